@@ -1,0 +1,45 @@
+"""Settings, read once from the environment (prefix ``WORKFORCE_``; ``DATABASE_URL`` as is)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'var' / 'workforce.db'}"
+DEVELOPMENT_TOKEN_KEY = "development-only-token-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKFORCE_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "WORKFORCE_DATABASE_URL"),
+    )
+    # Tokens are stored as HMAC-SHA256 under this key; changing it invalidates every token.
+    token_key: SecretStr = SecretStr(DEVELOPMENT_TOKEN_KEY)
+    # When set at start-up, a token with exactly this value and the admin scope exists.
+    admin_token: SecretStr | None = None
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    log_level: str = "INFO"
+    log_requests: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.token_key.get_secret_value() == DEVELOPMENT_TOKEN_KEY
+        ):
+            raise ValueError("WORKFORCE_TOKEN_KEY must be set to a secret value in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

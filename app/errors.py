@@ -1,0 +1,163 @@
+"""Errors as RFC 9457 ``application/problem+json``.
+
+Each error class carries its status, a stable ``type`` URI and a title, so the routes can
+declare what they may answer and the OpenAPI document shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    """One bad field: where it is (a JSON Pointer into the request) and what is wrong."""
+
+    pointer: str = Field(examples=["/lines/0/vacancy_wte"])
+    field: str = Field(examples=["lines[0].vacancy_wte"])
+    message: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class AppError(Exception):
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+    @classmethod
+    def type_uri(cls) -> str:
+        return f"/problems/{cls.slug}"
+
+    def problem(self, instance: str | None = None) -> Problem:
+        return Problem(
+            type=self.type_uri(),
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            errors=self.errors,
+        )
+
+
+class BadRequest(AppError):
+    status = 400
+    slug = "bad-request"
+    title = "The request could not be parsed"
+
+
+class Unauthorised(AppError):
+    status = 401
+    slug = "unauthorised"
+    title = "Valid credentials are required"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="workforce"'})
+
+
+class Forbidden(AppError):
+    status = 403
+    slug = "forbidden"
+    title = "These credentials may not do this"
+
+
+class NotFound(AppError):
+    status = 404
+    slug = "not-found"
+    title = "No such resource"
+
+
+class Conflict(AppError):
+    status = 409
+    slug = "conflict"
+    title = "The request conflicts with the resource's state"
+
+
+class PreconditionFailed(AppError):
+    status = 412
+    slug = "precondition-failed"
+    title = "The resource has changed since it was read"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    slug = "payload-too-large"
+    title = "The request body is too large"
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported content type"
+
+
+class ValidationFailed(AppError):
+    status = 422
+    slug = "validation-error"
+    title = "The request's content is invalid"
+
+
+def field_error(path: tuple[str | int, ...] | list[str | int], message: str) -> FieldError:
+    """A ``FieldError`` for ``path`` (``("lines", 0, "vacancy_wte")``)."""
+    pointer = "/" + "/".join(str(part) for part in path) if path else ""
+    dotted = ""
+    for part in path:
+        if isinstance(part, int):
+            dotted += f"[{part}]"
+        else:
+            dotted += f".{part}" if dotted else part
+    return FieldError(pointer=pointer, field=dotted, message=message)
+
+
+def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that may answer with these problems."""
+    return {
+        error.status: {
+            "model": Problem,
+            "description": error.title,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for error in errors
+    }
+
+
+def from_pydantic(
+    errors: Sequence[Any],
+    *,
+    prefix: tuple[str | int, ...] = (),
+    note: Callable[[tuple[str | int, ...]], str] | None = None,
+) -> list[FieldError]:
+    """Pydantic's errors as ``FieldError`` s, the location first element (``body``) dropped
+    by the caller through ``prefix`` handling."""
+    result = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        path = prefix + loc
+        message = error.get("msg", "invalid")
+        if note is not None:
+            message = note(path) + message
+        result.append(field_error(path, message))
+    return result

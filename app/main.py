@@ -1,0 +1,162 @@
+"""The ASGI app: ``app.main:app``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import health
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker, session_scope
+from app.errors import (
+    PROBLEM_MEDIA_TYPE,
+    AppError,
+    BadRequest,
+    NotFound,
+    Problem,
+    ValidationFailed,
+    from_pydantic,
+)
+from app.observability import Metrics, ObservabilityMiddleware, configure_logging
+from app.organisations.router import router as organisations_router
+from app.returns.router import EXTRA_SCHEMAS
+from app.returns.router import router as returns_router
+from app.tokens.router import router as tokens_router
+from app.tokens.service import ensure_environment_admin
+
+log = logging.getLogger("app")
+
+DESCRIPTION = """Workforce planning for the Hampshire and Isle of Wight integrated care system.
+
+HR systems post monthly workforce returns; workforce leads read the measures and ask for
+allocation plans of the system-wide staff bank. Authenticate with `Authorization: Bearer <token>`.
+"""
+
+
+def problem_response(error: AppError, request: Request) -> JSONResponse:
+    return JSONResponse(
+        error.problem(instance=request.url.path).model_dump(mode="json", exclude_none=True),
+        status_code=error.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=error.headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, error: AppError) -> JSONResponse:
+        return problem_response(error, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        raw = list(error.errors())
+        if any(e.get("type") == "json_invalid" for e in raw):
+            return problem_response(BadRequest("The body is not valid JSON."), request)
+        # FastAPI's locations start with where the value came from: body, query, path, header.
+        errors = [
+            {
+                **e,
+                "loc": tuple(e.get("loc", ()))[1:]
+                if e.get("loc", ("",))[0] == "body"
+                else e.get("loc", ()),
+            }
+            for e in raw
+        ]
+        fields = from_pydantic(errors)
+        return problem_response(
+            ValidationFailed(f"{len(fields)} problem(s) in the request.", errors=fields), request
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 404:
+            return problem_response(NotFound(f"No route {request.url.path}."), request)
+        problem = Problem(
+            type="about:blank",
+            title=str(error.detail),
+            status=error.status_code,
+            detail=str(error.detail),
+            instance=request.url.path,
+        )
+        return JSONResponse(
+            problem.model_dump(exclude_none=True),
+            status_code=error.status_code,
+            media_type=PROBLEM_MEDIA_TYPE,
+            headers=getattr(error, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
+        return problem_response(AppError("An unexpected error; nothing was stored."), request)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        if settings.admin_token is not None:
+            try:
+                for session in session_scope(app.state.sessionmaker):
+                    ensure_environment_admin(session, value=settings.admin_token.get_secret_value())
+            except Exception:
+                log.exception("could not install WORKFORCE_ADMIN_TOKEN; is the database migrated?")
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="HIOW workforce planning",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        log=settings.log_requests,
+    )
+    app.include_router(health.router)
+    app.include_router(organisations_router)
+    app.include_router(tokens_router)
+    app.include_router(returns_router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in EXTRA_SCHEMAS:
+                model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(model_schema.pop("$defs", {}))
+                components[model.__name__] = model_schema
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+app = create_app()

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.auth import Scope
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["RHM ESR export"])
+    scopes: list[Scope] = Field(min_length=1, examples=[["returns:write"]])
+    organisation: str | None = Field(
+        default=None, description="Required for returns:write", examples=["RHM"]
+    )
+
+    @model_validator(mode="after")
+    def _organisation_for_returns(self) -> TokenCreate:
+        if Scope.RETURNS_WRITE in self.scopes and not self.organisation:
+            raise ValueError("a token with the returns:write scope must name its organisation")
+        return self
+
+
+class TokenRead(BaseModel):
+    id: str
+    name: str
+    scopes: list[Scope]
+    organisation: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenCreated(BaseModel):
+    """The new token. `token` is shown this once and never again."""
+
+    id: str
+    token: str
+    name: str
+    scopes: list[Scope]
+    organisation: str | None

@@ -50,8 +50,9 @@ def utcnow() -> datetime:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``. SQLite gets foreign keys, WAL and write-serialising transactions.
 
-    SQLite has no ``SELECT ... FOR UPDATE``: every transaction starts with ``BEGIN IMMEDIATE``
-    so that two writers queue instead of both reading the same latest revision.
+    SQLite has no ``SELECT ... FOR UPDATE``: a transaction opened by ``begin_write`` starts
+    with ``BEGIN IMMEDIATE``, so that two writers queue instead of both reading the same
+    latest revision; other transactions are plain reads, which WAL lets run alongside.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -75,9 +76,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(WRITE_TRANSACTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+WRITE_TRANSACTION = "workforce_write_transaction"
+
+
+def begin_write(session: Session) -> None:
+    """End what the session has read so far and open a write transaction.
+
+    On SQLite the transaction takes the database's write lock at once (``BEGIN
+    IMMEDIATE``); on PostgreSQL it is an ordinary transaction and rows are locked with
+    ``SELECT ... FOR UPDATE``. Call it before reading what a write depends on.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE_TRANSACTION: True})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

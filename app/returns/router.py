@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from app.auth import PrincipalDep
 from app.deps import SessionDep
@@ -109,6 +110,21 @@ async def read_submission(
         raise ValidationFailed(f"{len(errors)} problem(s) in the return.", errors=errors) from error
 
 
+def _submit_and_commit(session: Session, **kwargs: Any) -> service.Submitted:
+    """Submit and end the transaction in the same worker thread.
+
+    The write holds the return's lock; ending it in the session dependency would need
+    another worker thread, and under load every thread may be waiting for this lock.
+    """
+    try:
+        result = service.submit_return(session, **kwargs)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return result
+
+
 @router.put(
     "/organisations/{code}/returns/{period}",
     operation_id="submit_return",
@@ -161,7 +177,7 @@ async def submit_return(
                 ]
             raise
         result = await run_in_threadpool(
-            service.submit_return,
+            _submit_and_commit,
             session,
             principal=principal,
             organisation=code,

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth import Principal, Scope
-from app.db import utcnow
+from app.db import begin_write, utcnow
 from app.errors import (
     Conflict,
     FieldError,
@@ -229,6 +229,7 @@ def submit_return(
         json.dumps([period, digest, source, submission.amendment_reason]).encode()
     ).hexdigest()
 
+    begin_write(session)
     return_row = lock_return(session, organisation=organisation, period=period)
 
     if idempotency_key is not None:

@@ -182,7 +182,7 @@ def _series(
 
     def establishment(period: str) -> float:
         years = (month_index(period) - month_index(FIRST_PERIOD)) / 12
-        return establishment_0 * (1 + ESTABLISHMENT_GROWTH) ** years
+        return float(establishment_0 * (1 + ESTABLISHMENT_GROWTH) ** years)
 
     def staff_in_post(period: str, noise: float) -> float:
         progress = _progress(period, FIRST_PERIOD, PLAN_PERIOD)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import health
+from app.bank.router import router as bank_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import (
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(organisations_router)
     app.include_router(tokens_router)
     app.include_router(returns_router)
+    app.include_router(bank_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -1,15 +1,21 @@
 """Every ORM model, imported in one place so that Alembic sees the whole metadata."""
 
+from app.bank.models import BankPool, BankPoolCapacity, BankPoolCover
 from app.db import Base
 from app.organisations.models import Organisation, StaffGroup
+from app.plans.models import Plan
 from app.returns.models import IdempotencyKey, Return, ReturnLine, ReturnRevision
 from app.tokens.models import ApiToken
 
 __all__ = [
     "ApiToken",
+    "BankPool",
+    "BankPoolCapacity",
+    "BankPoolCover",
     "Base",
     "IdempotencyKey",
     "Organisation",
+    "Plan",
     "Return",
     "ReturnLine",
     "ReturnRevision",

@@ -33,8 +33,9 @@ def main() -> int:
     finally:
         engine.dispose()
     print(
-        f"seed: {loaded.staff_groups} staff groups and {loaded.organisations} organisations "
-        f"added; {loaded.returns} returns added, {loaded.returns_kept} already there "
+        f"seed: {loaded.staff_groups} staff groups, {loaded.organisations} organisations and "
+        f"{loaded.pools} bank pools added; {loaded.returns} returns added, "
+        f"{loaded.returns_kept} already there "
         f"({time.perf_counter() - started:.1f} s)",
         file=sys.stderr,
     )

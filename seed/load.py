@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import Scope
+from app.bank.models import BankPool, BankPoolCover
 from app.organisations.models import Organisation, StaffGroup
 from app.returns.models import Return
 from app.returns.schemas import ReturnLineIn
@@ -19,6 +20,7 @@ from app.returns.service import canonical_lines, content_hash, lock_return, reco
 from app.tokens.models import ApiToken
 from app.tokens.service import create_token
 from seed import reference, synthetic
+from seed.pools import hiow_pools
 
 DEMO_ADMIN_TOKEN_NAME = "demo admin"
 SEED_SUBMITTER = "python -m seed demo"
@@ -28,13 +30,14 @@ SEED_SUBMITTER = "python -m seed demo"
 class Loaded:
     staff_groups: int = 0
     organisations: int = 0
+    pools: int = 0
     returns: int = 0
     returns_kept: int = 0
     admin_token: str | None = None
 
 
 def load_reference(session: Session) -> Loaded:
-    """The staff groups and the HIOW organisations."""
+    """The staff groups, the HIOW organisations and the bank pools."""
     loaded = Loaded()
     known_groups = set(session.scalars(select(StaffGroup.code)))
     for group in reference.STAFF_GROUPS:
@@ -58,7 +61,32 @@ def load_reference(session: Session) -> Loaded:
             )
             loaded.organisations += 1
     session.flush()
+    loaded.pools = load_pools(session)
     return loaded
+
+
+def load_pools(session: Session) -> int:
+    """The HIOW bank pools, sized from the demo returns' bank use; how many were added."""
+    known = set(session.scalars(select(BankPool.code)))
+    added = 0
+    for pool in hiow_pools():
+        if pool.code in known:
+            continue
+        session.add(
+            BankPool(
+                code=pool.code,
+                name=pool.name,
+                home_place=pool.home_place,
+                cost_per_wte_month=pool.cost_per_wte_month,
+                capacity_wte=pool.capacity_wte,
+                monthly_growth_rate=pool.monthly_growth_rate,
+                covers=[BankPoolCover(staff_group=group) for group in pool.covers],
+                capacities=[],
+            )
+        )
+        added += 1
+    session.flush()
+    return added
 
 
 def load_demo(session: Session, *, until: str | None = None) -> Loaded:

@@ -133,3 +133,36 @@ def organisation(code: str) -> OrganisationRef:
         if ref.code == code:
             return ref
     raise KeyError(code)
+
+
+@dataclass(frozen=True)
+class PoolKind:
+    """A kind of bank pool, one per place: who its workers are and what they cost."""
+
+    suffix: str
+    name: str
+    covers: tuple[str, ...]
+    # GBP per WTE-month, Agenda for Change pay with on-costs at bank rates (see docs/data.md).
+    cost_per_wte_month: int
+
+
+POOL_KINDS = (
+    PoolKind("NURSING", "registered nursing and midwifery bank", ("NURSE", "MIDWIFE"), 4_300),
+    PoolKind("SUPPORT", "healthcare support bank", ("SUPPORT", "SOCIAL_CARE"), 2_600),
+    PoolKind(
+        "AHP",
+        "allied health and other clinical bank",
+        ("STT", "AMBULANCE", "PRIMARY_CARE"),
+        4_100,
+    ),
+    PoolKind("MEDICAL", "medical locum bank", ("DOCTOR",), 11_500),
+)
+PLACE_CODES = {HAMPSHIRE: "HAM", SOUTHAMPTON: "SOT", PORTSMOUTH: "POR", ISLE_OF_WIGHT: "IOW"}
+# The HIOW strategy forecasts a 5% initial increase in bank staff from one shared bank.
+BANK_INITIAL_INCREASE = 0.05
+# About 5% a year more, as the shared bank recruits.
+BANK_MONTHLY_GROWTH_RATE = 0.004
+
+
+def pool_code(place: str, kind: PoolKind) -> str:
+    return f"{PLACE_CODES[place]}-{kind.suffix}"

@@ -1,0 +1,49 @@
+"""Plans: a request for an allocation of the bank, its exact inputs, its state and result.
+
+The row is the single source of truth for a plan's state; workers claim it by moving it
+from ``queued`` to ``running`` in one conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+
+
+class PlanState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    __table_args__ = (Index("ix_plans_state_created_at", "state", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default=PlanState.QUEUED.value)
+    # The optimiser's verdict once finished: optimal, targets_unreachable, time_limit, ...
+    status: Mapped[str | None] = mapped_column(String(32), default=None)
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    start: Mapped[str] = mapped_column(String(7))
+    months: Mapped[int] = mapped_column(Integer)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The optimiser's problem exactly as solved, with notes on how gaps were filled.
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    # host:pid of the API process that accepted the plan, and of the process solving it.
+    owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    runner: Mapped[str | None] = mapped_column(String(200), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     log_level: str = "INFO"
     log_requests: bool = True
+    # Plans are solved in this many worker processes, away from the event loop.
+    plan_workers: int = Field(default=1, ge=1, le=64)
+    # How the worker processes start: "spawn" is the safe default; "fork" starts faster.
+    plan_start_method: Literal["spawn", "forkserver", "fork"] = "spawn"
+    # Start the worker processes with the app, so the first plan does not wait for them.
+    plan_prewarm: bool = True
+    # How long POST /v1/plans waits for a solve before answering 202 (Prefer: wait=N overrides).
+    plan_wait_s: float = Field(default=10.0, ge=0, le=120)
+    # The solver's time limit when the scenario sets none.
+    plan_time_limit_s: float = Field(default=60.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

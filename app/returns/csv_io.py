@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from app.errors import BadRequest, ValidationFailed, field_error
@@ -64,10 +64,12 @@ def parse_lines(body: bytes) -> list[dict[str, Any]]:
     return lines
 
 
-def render(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """CSV text, a header and then one row per dictionary, chunk by chunk."""
+def render(
+    rows: Iterable[dict[str, Any]], fields: Sequence[str] = EXPORT_FIELDS
+) -> Iterator[str]:
+    """CSV text, a header naming ``fields`` and then one row per dictionary, chunk by chunk."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})

@@ -95,9 +95,7 @@ def test_bad_pools_are_refused_naming_the_field(
     assert pointer in [e["pointer"] for e in response.json()["errors"]]
 
 
-def test_bad_capacity_months_are_refused(
-    client: TestClient, admin_headers: dict[str, str]
-) -> None:
+def test_bad_capacity_months_are_refused(client: TestClient, admin_headers: dict[str, str]) -> None:
     response = client.put(
         "/v1/bank/pools/HAM-NURSING/capacity", json={"2025-13": 5}, headers=admin_headers
     )

@@ -64,9 +64,7 @@ def parse_lines(body: bytes) -> list[dict[str, Any]]:
     return lines
 
 
-def render(
-    rows: Iterable[dict[str, Any]], fields: Sequence[str] = EXPORT_FIELDS
-) -> Iterator[str]:
+def render(rows: Iterable[dict[str, Any]], fields: Sequence[str] = EXPORT_FIELDS) -> Iterator[str]:
     """CSV text, a header naming ``fields`` and then one row per dictionary, chunk by chunk."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")

@@ -1,0 +1,587 @@
+"""The bank allocation LP of ``optimiser-model.md``, built with PuLP from NumPy arrays.
+
+Each constraint family is one ``add_<family>`` function whose docstring states its rows.
+A family computes its coefficients as arrays (``Rows``); ``build`` turns every row into a
+PuLP constraint and keeps the same coefficients as a sparse matrix, which the solver
+bridge hands to HiGHS in one call. Only possible combinations get a variable: a pool's
+workers fill only the groups it covers, in organisations it may reach.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+from numpy.typing import NDArray
+
+from optimiser.problem import Problem
+
+INF = math.inf
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+# The penalty per WTE of target slack: far above any cost a WTE-month can carry, so a
+# target is missed only when no allocation can meet it.
+TARGET_PENALTY_FACTOR = 100.0
+
+
+@dataclass
+class Rows:
+    """Rows of one family in coordinate form: entry i puts ``vals[i]`` at (row, col)."""
+
+    family: str
+    count: int
+    rows: IntArray
+    cols: IntArray
+    vals: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    names: list[str]
+
+
+@dataclass
+class Layout:
+    """Where each variable lives in the column order."""
+
+    units: list[tuple[str, str]]  # (organisation, staff group) per unit index
+    months: int
+    pairs_pool: IntArray  # per x-pair: pool index
+    pairs_unit: IntArray  # per x-pair: unit index
+    s0: int
+    l0: int
+    a0: int
+    u0: int
+    x0: int
+    s_nursing: int  # column of sN, or -1
+    s_turnover: int  # column of sT, or -1
+    count: int
+
+    def block(self, start: int) -> IntArray:
+        """Columns of a unit-by-month block (S, L, a or u) as a (units, months) array."""
+        n = len(self.units) * self.months
+        return np.arange(start, start + n, dtype=np.int64).reshape(len(self.units), self.months)
+
+    @property
+    def staff(self) -> IntArray:
+        return self.block(self.s0)
+
+    @property
+    def leavers(self) -> IntArray:
+        return self.block(self.l0)
+
+    @property
+    def agency(self) -> IntArray:
+        return self.block(self.a0)
+
+    @property
+    def unfilled(self) -> IntArray:
+        return self.block(self.u0)
+
+    @property
+    def bank(self) -> IntArray:
+        """Columns of x as a (pairs, months) array."""
+        n = len(self.pairs_unit) * self.months
+        return np.arange(self.x0, self.x0 + n, dtype=np.int64).reshape(-1, self.months)
+
+
+@dataclass
+class Data:
+    """The model's constants, per unit (and month where they vary)."""
+
+    establishment: FloatArray  # E[u, t]
+    staff_in_post: FloatArray  # S0[u]
+    agency0: FloatArray  # A0[u]
+    bank0: FloatArray  # B0[u]
+    underlying_turnover: FloatArray  # ri[u]
+    rho: FloatArray
+    starters: FloatArray  # h[u]
+    beta: FloatArray  # beta[g(u)]
+    agency_cost: FloatArray  # ca[g(u)]
+    penalty: FloatArray  # pi[g(u)]
+    nursing: NDArray[np.bool_]  # g(u) in N
+    group_of_unit: IntArray
+    capacity: FloatArray  # cap[p, t]
+    pair_cost: FloatArray  # c[p] + k[p, o] per x-pair
+    pair_travel: FloatArray  # k[p, o] per x-pair
+    target_penalty: float
+    baseline_nursing_capacity: float  # C0
+
+
+@dataclass
+class Model:
+    problem: Problem
+    layout: Layout
+    data: Data
+    cost: FloatArray
+    col_lower: FloatArray
+    col_upper: FloatArray
+    families: list[Rows] = field(default_factory=list)
+    row_lower: FloatArray = field(default_factory=lambda: np.zeros(0))
+    row_upper: FloatArray = field(default_factory=lambda: np.zeros(0))
+    # CSC of the constraint matrix, for HiGHS.
+    a_start: NDArray[np.int32] = field(default_factory=lambda: np.zeros(1, np.int32))
+    a_index: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    a_value: FloatArray = field(default_factory=lambda: np.zeros(0))
+    family_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
+    lp: pulp.LpProblem | None = None
+    variables: list[pulp.LpVariable] = field(default_factory=list)
+    constraints: list[pulp.LpConstraint] = field(default_factory=list)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.row_lower)
+
+    @property
+    def nonzeros(self) -> int:
+        return len(self.a_value)
+
+
+def _data(problem: Problem, *, pool_capacity_zero: bool = False) -> tuple[Layout, Data]:
+    months = problem.months
+    groups = {g.code: i for i, g in enumerate(problem.staff_groups)}
+    group_list = problem.staff_groups
+    places = sorted(
+        {o.place for o in problem.organisations} | {p.home_place for p in problem.pools}
+    )
+    place_index = {p: i for i, p in enumerate(places)}
+    place_of_org = {o.code: place_index[o.place] for o in problem.organisations}
+
+    units = sorted(
+        (u for u in problem.units if u.establishment_wte > 0 or u.staff_in_post_wte > 0),
+        key=lambda u: (u.organisation, u.staff_group),
+    )
+    n = len(units)
+    g_of = np.array([groups[u.staff_group] for u in units], dtype=np.int64)
+    e1 = np.array([u.establishment_wte for u in units], dtype=float)
+    s0 = np.array([u.staff_in_post_wte for u in units], dtype=float)
+    a0 = np.array([u.agency_wte for u in units], dtype=float)
+    b0 = np.array([u.bank_wte for u in units], dtype=float)
+    r = np.array([u.turnover_rate for u in units], dtype=float)
+    h = np.array([u.starters_per_month for u in units], dtype=float) * problem.pipeline_factor
+    eg = np.array([g.establishment_growth for g in group_list], dtype=float)[g_of]
+    beta = np.array([g.turnover_sensitivity for g in group_list], dtype=float)[g_of]
+    ca = np.array([g.agency_cost_per_wte_month for g in group_list], dtype=float)[g_of]
+    pi = np.array([g.unfilled_penalty_per_wte_month for g in group_list], dtype=float)[g_of]
+    nursing = np.array([g.counts_as_nursing for g in group_list], dtype=bool)[g_of]
+
+    t = np.arange(months, dtype=float)
+    establishment = e1[:, None] * (1 + eg[:, None]) ** (t[None, :] / 12)
+    positive = e1 > 0
+    safe_e1 = np.where(positive, e1, 1.0)
+    v0 = np.where(positive, np.maximum(0.0, e1 - s0 - b0 - a0) / safe_e1, 0.0)
+    rho = np.where(positive, s0 / safe_e1, 0.0)
+    ri = np.maximum(0.0, r - beta * v0)
+
+    # Sparse reach and cover: a pair (p, u) exists only where both allow it.
+    n_pools = len(problem.pools)
+    cover = np.zeros((n_pools, len(group_list)), dtype=bool)
+    for p, pool in enumerate(problem.pools):
+        for code in pool.covers:
+            cover[p, groups[code]] = True
+    reach = np.zeros((len(places), len(places)), dtype=bool)
+    travel = np.zeros((len(places), len(places)), dtype=float)
+    for i, a in enumerate(places):
+        for j, b in enumerate(places):
+            reach[i, j] = problem.reach.allowed(a, b)
+            travel[i, j] = problem.reach.cost(a, b)
+    pool_place = np.array([place_index[p.home_place] for p in problem.pools], dtype=np.int64)
+    unit_place = np.array([place_of_org[u.organisation] for u in units], dtype=np.int64)
+    if n_pools and n:
+        possible = cover[:, g_of] & reach[pool_place[:, None], unit_place[None, :]]
+        pairs_pool, pairs_unit = np.nonzero(possible)
+    else:
+        pairs_pool = pairs_unit = np.zeros(0, dtype=np.int64)
+    pool_cost = np.array([p.cost_per_wte_month for p in problem.pools], dtype=float)
+    pair_travel = travel[pool_place[pairs_pool], unit_place[pairs_unit]] if n_pools else np.zeros(0)
+    capacity = (
+        np.array([p.capacity(months) for p in problem.pools], dtype=float).reshape(n_pools, months)
+        if n_pools
+        else np.zeros((0, months))
+    )
+    if pool_capacity_zero:
+        capacity = np.zeros_like(capacity)
+
+    has_nursing = bool(nursing.any())
+    c0 = float((s0 + b0 + a0)[nursing].sum())
+    biggest = max(
+        [1.0, *ca.tolist(), *pi.tolist(), *(pool_cost + problem.reach.travel_cost_per_wte_month)]
+    )
+    block = n * months
+    x0 = 4 * block
+    xcount = len(pairs_unit) * months
+    s_nursing = x0 + xcount if has_nursing else -1
+    s_turnover = x0 + xcount + (1 if has_nursing else 0) if n else -1
+    count = x0 + xcount + (1 if has_nursing else 0) + (1 if n else 0)
+    layout = Layout(
+        units=[(u.organisation, u.staff_group) for u in units],
+        months=months,
+        pairs_pool=pairs_pool.astype(np.int64),
+        pairs_unit=pairs_unit.astype(np.int64),
+        s0=0,
+        l0=block,
+        a0=2 * block,
+        u0=3 * block,
+        x0=x0,
+        s_nursing=s_nursing,
+        s_turnover=s_turnover,
+        count=count,
+    )
+    data = Data(
+        establishment=establishment,
+        staff_in_post=s0,
+        agency0=a0,
+        bank0=b0,
+        underlying_turnover=ri,
+        rho=rho,
+        starters=h,
+        beta=beta,
+        agency_cost=ca,
+        penalty=pi,
+        nursing=nursing,
+        group_of_unit=g_of,
+        capacity=capacity,
+        pair_cost=pool_cost[pairs_pool] + pair_travel if n_pools else np.zeros(0),
+        pair_travel=pair_travel,
+        target_penalty=TARGET_PENALTY_FACTOR * biggest,
+        baseline_nursing_capacity=c0,
+    )
+    return layout, data
+
+
+def _rows(
+    family: str,
+    count: int,
+    entries: list[tuple[IntArray, IntArray, FloatArray | float]],
+    lower: FloatArray,
+    upper: FloatArray,
+    names: list[str],
+) -> Rows:
+    rows = [np.asarray(r, dtype=np.int64).ravel() for r, _, _ in entries]
+    cols = [np.asarray(c, dtype=np.int64).ravel() for _, c, _ in entries]
+    vals = [
+        np.broadcast_to(np.asarray(v, dtype=float), np.shape(c)).ravel() for (_, c, v) in entries
+    ]
+    all_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    all_cols = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    all_vals = np.concatenate(vals) if vals else np.zeros(0)
+    keep = all_vals != 0
+    return Rows(family, count, all_rows[keep], all_cols[keep], all_vals[keep], lower, upper, names)
+
+
+def _unit_month_names(prefix: str, layout: Layout, months: range) -> list[str]:
+    return [f"{prefix}_{o}_{g}_{t + 1}" for (o, g) in layout.units for t in months]
+
+
+def _bank_by_unit(layout: Layout, rows_of_unit: IntArray) -> tuple[IntArray, IntArray]:
+    """(row, column) entries placing each x[p, u, t] in row ``rows_of_unit[u, t]``."""
+    x = layout.bank
+    return rows_of_unit[layout.pairs_unit], x
+
+
+def add_stock_and_flow(layout: Layout, data: Data) -> Rows:
+    """``S[o,g,1] = S0[o,g]`` and ``S[o,g,t+1] - S[o,g,t] + L[o,g,t] = h[o,g,t]``."""
+    n, h = len(layout.units), layout.months
+    s, leavers = layout.staff, layout.leavers
+    first = np.arange(n, dtype=np.int64)
+    later = (n + np.arange(n * (h - 1), dtype=np.int64)).reshape(n, h - 1)
+    lower = np.concatenate([data.staff_in_post, np.repeat(data.starters, h - 1)])
+    names = [f"stock_{o}_{g}_1" for (o, g) in layout.units]
+    names += [f"flow_{o}_{g}_{t + 2}" for (o, g) in layout.units for t in range(h - 1)]
+    return _rows(
+        "stock_and_flow",
+        n * h,
+        [
+            (first, s[:, 0], 1.0),
+            (later, s[:, 1:], 1.0),
+            (later, s[:, :-1], -1.0),
+            (later, leavers[:, :-1], 1.0),
+        ],
+        lower,
+        lower.copy(),
+        names,
+    )
+
+
+def add_leavers(layout: Layout, data: Data) -> Rows:
+    """``L[o,g,t] - (ri/12)·S[o,g,t] - (beta[g]/12)·rho[o,g]·u[o,g,t] = 0``."""
+    n, h = len(layout.units), layout.months
+    rows = np.arange(n * h, dtype=np.int64).reshape(n, h)
+    zeros = np.zeros(n * h)
+    return _rows(
+        "leavers",
+        n * h,
+        [
+            (rows, layout.leavers, 1.0),
+            (rows, layout.staff, (-data.underlying_turnover / 12)[:, None]),
+            (rows, layout.unfilled, (-data.beta * data.rho / 12)[:, None]),
+        ],
+        zeros,
+        zeros.copy(),
+        _unit_month_names("leavers", layout, range(h)),
+    )
+
+
+def add_coverage(layout: Layout, data: Data) -> Rows:
+    """``S[o,g,t] + Σ_p x[p,o,g,t] + a[o,g,t] + u[o,g,t] >= E[o,g,t]``."""
+    n, h = len(layout.units), layout.months
+    rows = np.arange(n * h, dtype=np.int64).reshape(n, h)
+    bank_rows, bank_cols = _bank_by_unit(layout, rows)
+    return _rows(
+        "coverage",
+        n * h,
+        [
+            (rows, layout.staff, 1.0),
+            (rows, layout.agency, 1.0),
+            (rows, layout.unfilled, 1.0),
+            (bank_rows, bank_cols, 1.0),
+        ],
+        data.establishment.ravel().copy(),
+        np.full(n * h, INF),
+        _unit_month_names("coverage", layout, range(h)),
+    )
+
+
+def add_pool_capacity(layout: Layout, data: Data, pools: list[str]) -> Rows:
+    """``Σ_{o,g} x[p,o,g,t] <= cap[p,t]``."""
+    h = layout.months
+    rows = np.arange(len(pools) * h, dtype=np.int64).reshape(len(pools), h)
+    return _rows(
+        "pool_capacity",
+        len(pools) * h,
+        [(rows[layout.pairs_pool], layout.bank, 1.0)],
+        np.full(len(pools) * h, -INF),
+        data.capacity.ravel().copy(),
+        [f"capacity_{p}_{t + 1}" for p in pools for t in range(h)],
+    )
+
+
+def add_agency_ceiling(layout: Layout, data: Data, alpha: float, groups: list[str]) -> Rows:
+    """``Σ_o a[o,g,t] <= (1 - alpha)·Σ_o A0[o,g]`` for every staff group g and month t."""
+    h = layout.months
+    present = sorted(set(data.group_of_unit.tolist()))
+    row_of_group = {g: i for i, g in enumerate(present)}
+    group_rows = np.array([row_of_group[g] for g in data.group_of_unit.tolist()], dtype=np.int64)
+    rows = group_rows[:, None] * h + np.arange(h)[None, :]
+    baseline = np.array([data.agency0[data.group_of_unit == g].sum() for g in present])
+    return _rows(
+        "agency_ceiling",
+        len(present) * h,
+        [(rows, layout.agency, 1.0)],
+        np.full(len(present) * h, -INF),
+        np.repeat((1 - alpha) * baseline, h),
+        [f"agency_ceiling_{groups[g]}_{t + 1}" for g in present for t in range(h)],
+    )
+
+
+def add_nursing_target(layout: Layout, data: Data, gamma: float, target_month: int) -> Rows:
+    """``Σ_{o, g∈N} (S + Σ_p x + a)[o,g,t*] + sN >= (1 + gamma)·C0``."""
+    t = target_month - 1
+    nursing = np.nonzero(data.nursing)[0]
+    pairs = np.nonzero(data.nursing[layout.pairs_unit])[0]
+    return _rows(
+        "nursing_target",
+        1,
+        [
+            (np.zeros(len(nursing), np.int64), layout.staff[nursing, t], 1.0),
+            (np.zeros(len(nursing), np.int64), layout.agency[nursing, t], 1.0),
+            (np.zeros(len(pairs), np.int64), layout.bank[pairs, t], 1.0),
+            (np.zeros(1, np.int64), np.array([layout.s_nursing]), 1.0),
+        ],
+        np.array([(1 + gamma) * data.baseline_nursing_capacity]),
+        np.array([INF]),
+        ["nursing_target"],
+    )
+
+
+def turnover_window(months: int) -> range:
+    """The months W of the turnover target: the last min(12, H), zero-based."""
+    return range(months - min(12, months), months)
+
+
+def add_turnover_target(layout: Layout, tau: float) -> Rows:
+    """``Σ_{o,g,t∈W} L[o,g,t] - sT <= (tau/12)·Σ_{o,g,t∈W} S[o,g,t]``."""
+    window = list(turnover_window(layout.months))
+    leavers = layout.leavers[:, window].ravel()
+    staff = layout.staff[:, window].ravel()
+    return _rows(
+        "turnover_target",
+        1,
+        [
+            (np.zeros(len(leavers), np.int64), leavers, 1.0),
+            (np.zeros(len(staff), np.int64), staff, -tau / 12),
+            (np.zeros(1, np.int64), np.array([layout.s_turnover]), -1.0),
+        ],
+        np.array([-INF]),
+        np.array([0.0]),
+        ["turnover_target"],
+    )
+
+
+def add_min_fill(layout: Layout, data: Data, f: float) -> Rows:
+    """``Σ_p x[p,o,g,t] + a[o,g,t] >= f·(E[o,g,t] - S[o,g,t])``, as
+    ``Σ_p x + a + f·S >= f·E``."""
+    n, h = len(layout.units), layout.months
+    rows = np.arange(n * h, dtype=np.int64).reshape(n, h)
+    bank_rows, bank_cols = _bank_by_unit(layout, rows)
+    return _rows(
+        "min_fill",
+        n * h,
+        [(rows, layout.agency, 1.0), (rows, layout.staff, f), (bank_rows, bank_cols, 1.0)],
+        (f * data.establishment).ravel(),
+        np.full(n * h, INF),
+        _unit_month_names("min_fill", layout, range(h)),
+    )
+
+
+def add_temporary_cap(layout: Layout, data: Data, q: float) -> Rows:
+    """``Σ_p x[p,o,g,t] + a[o,g,t] <= q·E[o,g,t]``."""
+    n, h = len(layout.units), layout.months
+    rows = np.arange(n * h, dtype=np.int64).reshape(n, h)
+    bank_rows, bank_cols = _bank_by_unit(layout, rows)
+    return _rows(
+        "temporary_cap",
+        n * h,
+        [(rows, layout.agency, 1.0), (bank_rows, bank_cols, 1.0)],
+        np.full(n * h, -INF),
+        (q * data.establishment).ravel(),
+        _unit_month_names("temporary_cap", layout, range(h)),
+    )
+
+
+RELAXABLE = ("agency_ceiling", "min_fill", "temporary_cap")
+
+
+def build(
+    problem: Problem,
+    *,
+    pool_capacity_zero: bool = False,
+    without: frozenset[str] = frozenset(),
+    with_pulp: bool = True,
+) -> Model:
+    """The LP of ``problem``; ``without`` leaves families out (to find what makes a problem
+    infeasible), ``pool_capacity_zero`` gives the do-nothing plan."""
+    layout, data = _data(problem, pool_capacity_zero=pool_capacity_zero)
+    targets = problem.targets
+    n, h = len(layout.units), layout.months
+    cost = np.zeros(layout.count)
+    cost[layout.a0 : layout.a0 + n * h] = np.repeat(data.agency_cost, h)
+    cost[layout.u0 : layout.u0 + n * h] = np.repeat(data.penalty, h)
+    cost[layout.x0 : layout.x0 + len(layout.pairs_unit) * h] = np.repeat(data.pair_cost, h)
+    for column in (layout.s_nursing, layout.s_turnover):
+        if column >= 0:
+            cost[column] = data.target_penalty
+
+    groups = [g.code for g in problem.staff_groups]
+    families = [add_stock_and_flow(layout, data), add_leavers(layout, data)]
+    families.append(add_coverage(layout, data))
+    families.append(add_pool_capacity(layout, data, [p.code for p in problem.pools]))
+    if targets.agency_reduction is not None and "agency_ceiling" not in without:
+        families.append(add_agency_ceiling(layout, data, targets.agency_reduction, groups))
+    if layout.s_nursing >= 0:
+        families.append(
+            add_nursing_target(layout, data, targets.nursing_capacity_growth, problem.target_month)
+        )
+    if layout.s_turnover >= 0:
+        families.append(add_turnover_target(layout, targets.turnover_target))
+    if targets.min_fill_rate is not None and "min_fill" not in without:
+        families.append(add_min_fill(layout, data, targets.min_fill_rate))
+    if targets.temporary_staffing_cap is not None and "temporary_cap" not in without:
+        families.append(add_temporary_cap(layout, data, targets.temporary_staffing_cap))
+
+    model = Model(
+        problem=problem,
+        layout=layout,
+        data=data,
+        cost=cost,
+        col_lower=np.zeros(layout.count),
+        col_upper=np.full(layout.count, INF),
+        families=families,
+    )
+    _assemble(model)
+    if with_pulp:
+        _to_pulp(model)
+    return model
+
+
+def _assemble(model: Model) -> None:
+    """Stack the families' rows into one matrix, column-wise for HiGHS."""
+    offset = 0
+    rows, cols, vals, lower, upper = [], [], [], [], []
+    for family in model.families:
+        model.family_rows[family.family] = (offset, offset + family.count)
+        rows.append(family.rows + offset)
+        cols.append(family.cols)
+        vals.append(family.vals)
+        lower.append(family.lower)
+        upper.append(family.upper)
+        offset += family.count
+    all_rows = np.concatenate(rows)
+    all_cols = np.concatenate(cols)
+    all_vals = np.concatenate(vals)
+    order = np.lexsort((all_rows, all_cols))
+    model.a_index = all_rows[order].astype(np.int32)
+    model.a_value = all_vals[order]
+    counts = np.bincount(all_cols, minlength=model.layout.count)
+    model.a_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    model.row_lower = np.concatenate(lower)
+    model.row_upper = np.concatenate(upper)
+
+
+def column_names(model: Model) -> list[str]:
+    layout = model.layout
+    h = range(layout.months)
+    names = []
+    for prefix in ("S", "L", "a", "u"):
+        names += _unit_month_names(prefix, layout, h)
+    pools = [p.code for p in model.problem.pools]
+    names += [
+        f"x_{pools[p]}_{layout.units[u][0]}_{layout.units[u][1]}_{t + 1}"
+        for p, u in zip(layout.pairs_pool.tolist(), layout.pairs_unit.tolist(), strict=True)
+        for t in h
+    ]
+    if layout.s_nursing >= 0:
+        names.append("slack_nursing_target")
+    if layout.s_turnover >= 0:
+        names.append("slack_turnover_target")
+    return names
+
+
+def _to_pulp(model: Model) -> None:
+    """The same LP as a PuLP problem, row by row from the arrays (no per-term appends)."""
+    lp = pulp.LpProblem("bank_allocation", pulp.LpMinimize)
+    variables = [lp.add_variable(name, lowBound=0) for name in column_names(model)]
+    cost = model.cost
+    nonzero = np.nonzero(cost)[0].tolist()
+    lp.setObjective(pulp.LpAffineExpression([(variables[j], float(cost[j])) for j in nonzero]))
+    # Row-wise view of the matrix: one sort, then a slice per row.
+    rows = np.repeat(np.arange(model.layout.count), np.diff(model.a_start))
+    order = np.argsort(model.a_index, kind="stable")
+    row_cols = rows[order].tolist()
+    row_vals = model.a_value[order].tolist()
+    row_start = np.concatenate(
+        [[0], np.cumsum(np.bincount(model.a_index, minlength=model.num_rows))]
+    ).tolist()
+    names = [name for family in model.families for name in family.names]
+    lower, upper = model.row_lower.tolist(), model.row_upper.tolist()
+    constraints = []
+    for r, name in enumerate(names):
+        begin, end = row_start[r], row_start[r + 1]
+        expression = pulp.LpAffineExpression(
+            [
+                (variables[c], v)
+                for c, v in zip(row_cols[begin:end], row_vals[begin:end], strict=True)
+            ]
+        )
+        if lower[r] == upper[r]:
+            constraint = pulp.LpConstraint(expression, pulp.LpConstraintEQ, name, lower[r])
+        elif upper[r] == INF:
+            constraint = pulp.LpConstraint(expression, pulp.LpConstraintGE, name, lower[r])
+        else:
+            constraint = pulp.LpConstraint(expression, pulp.LpConstraintLE, name, upper[r])
+        lp.addConstraint(constraint, name)
+        constraints.append(constraint)
+    model.lp = lp
+    model.variables = variables
+    model.constraints = constraints

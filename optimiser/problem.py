@@ -1,0 +1,274 @@
+"""The optimiser's input: plain, frozen data, checked before any model is built.
+
+Symbols follow ``optimiser-model.md``: a unit is one organisation's staff group ``(o, g)``;
+month ``t`` runs from 1 (the start) to ``H``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+MAX_MONTHS = 120
+PERIOD_LENGTH = 7
+
+
+@dataclass(frozen=True)
+class Organisation:
+    code: str
+    place: str
+
+
+@dataclass(frozen=True)
+class StaffGroup:
+    code: str
+    counts_as_nursing: bool
+    agency_cost_per_wte_month: float  # ca[g]
+    unfilled_penalty_per_wte_month: float  # pi[g]
+    turnover_sensitivity: float  # beta[g]
+    establishment_growth: float = 0.0  # eg[g], annual
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One organisation's staff group at the start: the latest return and its last year."""
+
+    organisation: str
+    staff_group: str
+    establishment_wte: float  # E[o,g,1]
+    staff_in_post_wte: float  # S0
+    turnover_rate: float  # r, annual
+    starters_per_month: float  # before the pipeline factor
+    agency_wte: float  # A0
+    bank_wte: float  # B0
+
+
+@dataclass(frozen=True)
+class Pool:
+    code: str
+    home_place: str
+    covers: tuple[str, ...]
+    cost_per_wte_month: float  # c[p]
+    capacity_wte: float  # cap[p,1] unless capacity_by_month is given
+    monthly_growth_rate: float = 0.0
+    capacity_by_month: tuple[float, ...] | None = None  # cap[p,t] for t = 1..H
+
+    def capacity(self, months: int) -> list[float]:
+        if self.capacity_by_month is not None:
+            return list(self.capacity_by_month)
+        return [self.capacity_wte * (1 + self.monthly_growth_rate) ** t for t in range(months)]
+
+
+@dataclass(frozen=True)
+class Targets:
+    nursing_capacity_growth: float = 0.05  # gamma
+    target_month: int | None = None  # t*, 1..H; None means H
+    turnover_target: float = 0.12  # tau
+    agency_reduction: float | None = None  # alpha; None: no agency ceiling
+    min_fill_rate: float | None = None  # f
+    temporary_staffing_cap: float | None = None  # q
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which pools may serve which organisations, and what a move between places costs."""
+
+    island_mainland_allowed: bool = False
+    travel_cost_per_wte_month: float = 150.0  # k for any move between different places
+    island_places: tuple[str, ...] = ("Isle of Wight",)
+
+    def allowed(self, pool_place: str, organisation_place: str) -> bool:
+        if pool_place == organisation_place:
+            return True
+        crossing = (pool_place in self.island_places) != (organisation_place in self.island_places)
+        return self.island_mainland_allowed or not crossing
+
+    def cost(self, pool_place: str, organisation_place: str) -> float:
+        return 0.0 if pool_place == organisation_place else self.travel_cost_per_wte_month
+
+
+@dataclass(frozen=True)
+class Problem:
+    start: str  # YYYY-MM of t = 1
+    months: int  # H
+    organisations: tuple[Organisation, ...]
+    staff_groups: tuple[StaffGroup, ...]
+    units: tuple[Unit, ...]
+    pools: tuple[Pool, ...]
+    targets: Targets = field(default_factory=Targets)
+    reach: Reach = field(default_factory=Reach)
+    pipeline_factor: float = 1.0
+
+    @property
+    def target_month(self) -> int:
+        return self.targets.target_month or self.months
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        """A problem from plain data (JSON); refuses unknown or missing keys by name."""
+        return _build(cls, data, "")
+
+
+class ProblemError(ValueError):
+    """A problem that cannot be solved as given; ``errors`` name each bad field."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{where}: {what}" for where, what in errors))
+
+
+_NESTED: dict[str, Any] = {
+    "organisations": Organisation,
+    "staff_groups": StaffGroup,
+    "units": Unit,
+    "pools": Pool,
+    "targets": Targets,
+    "reach": Reach,
+}
+
+
+def _build(cls: Any, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ProblemError([(where or "problem", "expected an object")])
+    names = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ProblemError([(f"{where}{name}", "unknown field") for name in unknown])
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        path = f"{where}{name}"
+        nested = _NESTED.get(name)
+        if nested is not None and isinstance(value, list):
+            values[name] = tuple(
+                _build(nested, item, f"{path}[{i}].") for i, item in enumerate(value)
+            )
+        elif nested is not None and isinstance(value, dict):
+            values[name] = _build(nested, value, f"{path}.")
+        elif isinstance(value, list):
+            values[name] = tuple(value)
+        else:
+            values[name] = value
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise ProblemError([(where.rstrip(".") or "problem", str(error))]) from error
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate(problem: Problem) -> None:
+    """Refuse, naming each field, what the model cannot take."""
+    errors: list[tuple[str, str]] = []
+
+    def number(path: str, value: Any, low: float | None = 0.0, high: float | None = None) -> None:
+        if not _finite(value):
+            errors.append((path, f"must be a finite number, not {value!r}"))
+        elif low is not None and value < low:
+            errors.append((path, f"must be at least {low}, not {value}"))
+        elif high is not None and value > high:
+            errors.append((path, f"must be at most {high}, not {value}"))
+
+    if not isinstance(problem.months, int) or not 1 <= problem.months <= MAX_MONTHS:
+        errors.append(("months", f"the horizon must be 1 to {MAX_MONTHS} months"))
+    if not isinstance(problem.start, str) or len(problem.start) != PERIOD_LENGTH:
+        errors.append(("start", "must be a month written YYYY-MM"))
+    number("pipeline_factor", problem.pipeline_factor, 0, 10)
+
+    places = {o.place for o in problem.organisations}
+    organisations = {o.code for o in problem.organisations}
+    if len(organisations) != len(problem.organisations):
+        errors.append(("organisations", "an organisation code is repeated"))
+    groups = {g.code for g in problem.staff_groups}
+    if len(groups) != len(problem.staff_groups):
+        errors.append(("staff_groups", "a staff group code is repeated"))
+    for i, g in enumerate(problem.staff_groups):
+        p = f"staff_groups[{i}]"
+        number(f"{p}.agency_cost_per_wte_month", g.agency_cost_per_wte_month)
+        number(f"{p}.unfilled_penalty_per_wte_month", g.unfilled_penalty_per_wte_month)
+        number(f"{p}.turnover_sensitivity", g.turnover_sensitivity, 0, 5)
+        number(f"{p}.establishment_growth", g.establishment_growth, -0.5, 1)
+        if (
+            _finite(g.agency_cost_per_wte_month)
+            and _finite(g.unfilled_penalty_per_wte_month)
+            and g.unfilled_penalty_per_wte_month <= g.agency_cost_per_wte_month
+        ):
+            errors.append(
+                (f"{p}.unfilled_penalty_per_wte_month", "must be greater than the agency cost")
+            )
+    seen_units: set[tuple[str, str]] = set()
+    for i, u in enumerate(problem.units):
+        p = f"units[{i}]"
+        if u.organisation not in organisations:
+            errors.append((f"{p}.organisation", f"unknown organisation '{u.organisation}'"))
+        if u.staff_group not in groups:
+            errors.append((f"{p}.staff_group", f"unknown staff group '{u.staff_group}'"))
+        if (u.organisation, u.staff_group) in seen_units:
+            errors.append((p, "this organisation and staff group are repeated"))
+        seen_units.add((u.organisation, u.staff_group))
+        for name in (
+            "establishment_wte",
+            "staff_in_post_wte",
+            "starters_per_month",
+            "agency_wte",
+            "bank_wte",
+        ):
+            number(f"{p}.{name}", getattr(u, name), 0, 1e7)
+        number(f"{p}.turnover_rate", u.turnover_rate, 0, 5)
+    pool_codes: set[str] = set()
+    for i, pool in enumerate(problem.pools):
+        p = f"pools[{i}]"
+        if pool.code in pool_codes:
+            errors.append((f"{p}.code", f"pool '{pool.code}' is repeated"))
+        pool_codes.add(pool.code)
+        if pool.home_place not in places:
+            errors.append((f"{p}.home_place", f"no organisation is in '{pool.home_place}'"))
+        for j, group in enumerate(pool.covers):
+            if group not in groups:
+                errors.append((f"{p}.covers[{j}]", f"unknown staff group '{group}'"))
+        number(f"{p}.cost_per_wte_month", pool.cost_per_wte_month)
+        number(f"{p}.capacity_wte", pool.capacity_wte, 0, 1e7)
+        number(f"{p}.monthly_growth_rate", pool.monthly_growth_rate, -0.5, 0.5)
+        if pool.capacity_by_month is not None:
+            if len(pool.capacity_by_month) != problem.months:
+                errors.append(
+                    (f"{p}.capacity_by_month", f"needs one value per month ({problem.months})")
+                )
+            for t, value in enumerate(pool.capacity_by_month):
+                number(f"{p}.capacity_by_month[{t}]", value, 0, 1e7)
+    for i, g in enumerate(problem.staff_groups):
+        for j, pool in enumerate(problem.pools):
+            if (
+                g.code in pool.covers
+                and _finite(pool.cost_per_wte_month)
+                and _finite(g.agency_cost_per_wte_month)
+                and g.agency_cost_per_wte_month <= pool.cost_per_wte_month
+            ):
+                errors.append(
+                    (
+                        f"staff_groups[{i}].agency_cost_per_wte_month",
+                        f"must be greater than the bank cost of pool "
+                        f"'{pool.code}' (pools[{j}]), {pool.cost_per_wte_month}",
+                    )
+                )
+    goals = problem.targets
+    number("targets.nursing_capacity_growth", goals.nursing_capacity_growth, -0.5, 1)
+    number("targets.turnover_target", goals.turnover_target, 0, 1)
+    if goals.target_month is not None and (
+        not isinstance(goals.target_month, int) or not 1 <= goals.target_month <= problem.months
+    ):
+        errors.append(
+            ("targets.target_month", f"must be a month of the horizon, 1 to {problem.months}")
+        )
+    for name in ("agency_reduction", "min_fill_rate", "temporary_staffing_cap"):
+        value = getattr(goals, name)
+        if value is not None:
+            number(f"targets.{name}", value, 0, 1)
+    number("reach.travel_cost_per_wte_month", problem.reach.travel_cost_per_wte_month)
+    if errors:
+        raise ProblemError(errors)

@@ -110,7 +110,8 @@ class Problem:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Problem:
         """A problem from plain data (JSON); refuses unknown or missing keys by name."""
-        return _build(cls, data, "")
+        problem: Problem = _build(cls, data, "")
+        return problem
 
 
 class ProblemError(ValueError):
@@ -142,13 +143,13 @@ def _build(cls: Any, data: Any, where: str) -> Any:
     for name, value in data.items():
         path = f"{where}{name}"
         nested = _NESTED.get(name)
-        if nested is not None and isinstance(value, list):
+        if nested is not None and isinstance(value, list | tuple):
             values[name] = tuple(
                 _build(nested, item, f"{path}[{i}].") for i, item in enumerate(value)
             )
         elif nested is not None and isinstance(value, dict):
             values[name] = _build(nested, value, f"{path}.")
-        elif isinstance(value, list):
+        elif isinstance(value, list | tuple):
             values[name] = tuple(value)
         else:
             values[name] = value
@@ -180,7 +181,6 @@ def validate(problem: Problem) -> None:
         errors.append(("start", "must be a month written YYYY-MM"))
     number("pipeline_factor", problem.pipeline_factor, 0, 10)
 
-    places = {o.place for o in problem.organisations}
     organisations = {o.code for o in problem.organisations}
     if len(organisations) != len(problem.organisations):
         errors.append(("organisations", "an organisation code is repeated"))
@@ -226,8 +226,8 @@ def validate(problem: Problem) -> None:
         if pool.code in pool_codes:
             errors.append((f"{p}.code", f"pool '{pool.code}' is repeated"))
         pool_codes.add(pool.code)
-        if pool.home_place not in places:
-            errors.append((f"{p}.home_place", f"no organisation is in '{pool.home_place}'"))
+        if not isinstance(pool.home_place, str) or not pool.home_place:
+            errors.append((f"{p}.home_place", "must name a place"))
         for j, group in enumerate(pool.covers):
             if group not in groups:
                 errors.append((f"{p}.covers[{j}]", f"unknown staff group '{group}'"))

@@ -97,7 +97,7 @@ def load_demo(session: Session, *, until: str | None = None) -> Loaded:
     existing = set(
         session.execute(
             select(Return.organisation_code, Return.period).where(Return.latest_revision > 0)
-        ).tuples()
+        ).all()
     )
     for demo_return in synthetic.generate_returns(until):
         if (demo_return.organisation, demo_return.period) in existing:

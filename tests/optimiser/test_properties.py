@@ -1,0 +1,112 @@
+"""Random instances: what every plan must satisfy, and agreement with an independent solve."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimiser import Problem, SolveStatus, Targets, solve
+from optimiser import model as lp
+from optimiser.examples import generate
+from optimiser.solve import run_highs
+from tests.optimiser import independent
+
+TOLERANCE = 1e-6
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> Problem:
+    targets = Targets(
+        nursing_capacity_growth=draw(st.sampled_from([-0.2, 0.0, 0.02, 0.05])),
+        turnover_target=draw(st.sampled_from([0.08, 0.12, 0.2])),
+        agency_reduction=draw(st.sampled_from([None, 0.0, 0.1, 0.3])),
+        temporary_staffing_cap=draw(st.sampled_from([None, None, 0.1])),
+        min_fill_rate=draw(st.sampled_from([None, None, 0.2])),
+    )
+    months = draw(st.integers(1, 5))
+    return generate(
+        organisations=draw(st.integers(2, 5)),
+        pools=draw(st.integers(1, 4)),
+        months=months,
+        groups=draw(st.integers(1, 4)),
+        seed=draw(st.integers(0, 10_000)),
+        targets=dataclasses.replace(targets, target_month=draw(st.integers(1, months))),
+    )
+
+
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@SETTINGS
+@given(problem=problems())
+def test_plans_keep_every_rule(problem: Problem) -> None:
+    model = lp.build(problem, with_pulp=False)
+    outcome = run_highs(model, time_limit_s=30, threads=1)
+    if outcome.status is SolveStatus.INFEASIBLE:
+        assert math.isinf(independent.objective(problem))
+        return
+    assert outcome.values is not None
+    v = outcome.values
+    layout, data = model.layout, model.data
+    staff, leavers = v[layout.staff], v[layout.leavers]
+    agency, unfilled, x = v[layout.agency], v[layout.unfilled], v[layout.bank]
+    bank = np.zeros_like(staff)
+    np.add.at(bank, layout.pairs_unit, x)
+    slack = 1e-6 * (1 + np.abs(data.establishment))
+
+    # Pool capacities are never exceeded.
+    used = np.zeros_like(data.capacity)
+    np.add.at(used, layout.pairs_pool, x)
+    assert (used <= data.capacity + 1e-6).all()
+    # Coverage: staff + bank + agency + unfilled reach the establishment.
+    assert (staff + bank + agency + unfilled >= data.establishment - slack).all()
+    # Stock and flow, month to month.
+    assert np.allclose(staff[:, 0], data.staff_in_post, atol=1e-6)
+    assert np.allclose(
+        staff[:, 1:], staff[:, :-1] - leavers[:, :-1] + data.starters[:, None], atol=1e-6
+    )
+    # Leavers follow the turnover rule.
+    expected = (
+        data.underlying_turnover[:, None] / 12 * staff
+        + (data.beta * data.rho)[:, None] / 12 * unfilled
+    )
+    assert np.allclose(leavers, expected, atol=1e-6)
+
+
+@SETTINGS
+@given(problem=problems())
+def test_objective_equals_an_independent_solve(problem: Problem) -> None:
+    result = solve(problem, do_nothing=False)
+    reference = independent.objective(problem)
+    if result.status is SolveStatus.INFEASIBLE:
+        assert math.isinf(reference)
+        return
+    assert result.objective is not None
+    assert result.objective == pytest.approx(reference, rel=TOLERANCE, abs=1e-6)
+
+
+@SETTINGS
+@given(problem=problems())
+def test_a_plan_is_never_worse_than_doing_nothing(problem: Problem) -> None:
+    plan = run_highs(lp.build(problem, with_pulp=False), time_limit_s=30, threads=1)
+    nothing = run_highs(
+        lp.build(problem, pool_capacity_zero=True, with_pulp=False), time_limit_s=30, threads=1
+    )
+    if nothing.objective is None:
+        return  # no plan without the bank (a minimum fill): nothing to compare with
+    assert plan.objective is not None
+    assert plan.objective <= nothing.objective * (1 + TOLERANCE) + 1e-6
+    assert independent.objective(problem, no_bank=True) == pytest.approx(
+        nothing.objective, rel=TOLERANCE
+    )

@@ -28,6 +28,8 @@ from app.errors import (
 )
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.organisations.router import router as organisations_router
+from app.plans.router import router as plans_router
+from app.plans.runner import PlanRunner
 from app.returns.router import EXTRA_SCHEMAS
 from app.returns.router import router as returns_router
 from app.tokens.router import router as tokens_router
@@ -100,6 +102,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(AppError("An unexpected error; nothing was stored."), request)
 
 
+def observe_solve(app: FastAPI, plan_id: str) -> None:
+    """Count a finished plan's build and solve time in the Prometheus histogram."""
+    from app.plans.models import Plan
+
+    try:
+        with app.state.sessionmaker() as session:
+            plan = session.get(Plan, plan_id)
+            figures = ((plan.result if plan else None) or {}).get("solve") or {}
+        if figures:
+            app.state.metrics.plan_solve_seconds.observe(figures["build_s"] + figures["solve_s"])
+    except Exception:
+        log.exception("could not observe a plan's solve time")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -115,9 +131,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     ensure_environment_admin(session, value=settings.admin_token.get_secret_value())
             except Exception:
                 log.exception("could not install WORKFORCE_ADMIN_TOKEN; is the database migrated?")
+        runner = PlanRunner(
+            database_url=settings.database_url,
+            sessions=app.state.sessionmaker,
+            workers=settings.plan_workers,
+            start_method=settings.plan_start_method,
+            on_finished=lambda plan_id: observe_solve(app, plan_id),
+        )
+        app.state.plan_runner = runner
+        try:
+            runner.recover()
+        except Exception:
+            log.exception("could not recover plans; is the database migrated?")
+        if settings.plan_prewarm:
+            runner.prewarm()
         try:
             yield
         finally:
+            runner.shutdown()
             engine.dispose()
 
     app = FastAPI(
@@ -140,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tokens_router)
     app.include_router(returns_router)
     app.include_router(bank_router)
+    app.include_router(plans_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

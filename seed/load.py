@@ -119,6 +119,6 @@ def load_demo(session: Session, *, until: str | None = None) -> Loaded:
         loaded.returns += 1
     if session.scalar(select(ApiToken.id).where(ApiToken.name == DEMO_ADMIN_TOKEN_NAME)) is None:
         _token, loaded.admin_token = create_token(
-            session, name=DEMO_ADMIN_TOKEN_NAME, scopes=[Scope.ADMIN]
+            session, name=DEMO_ADMIN_TOKEN_NAME, scopes=[Scope.ADMIN, Scope.PLANS_WRITE]
         )
     return loaded

@@ -116,6 +116,10 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         log_requests=False,
         log_level="WARNING",
+        # Forked workers start in milliseconds; the spawn default is tested on its own.
+        plan_start_method="fork",
+        plan_prewarm=False,
+        plan_wait_s=30,
     )
 
 

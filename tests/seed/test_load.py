@@ -32,7 +32,7 @@ def test_demo_returns_and_an_admin_token_are_loaded_once(session: Session) -> No
     assert count(session, Return) == count(session, ReturnRevision) == 3 * ORGANISATIONS
     assert count(session, ReturnLine) == lines
     tokens = session.scalars(select(ApiToken).where(ApiToken.name == DEMO_ADMIN_TOKEN_NAME)).all()
-    assert [t.scopes for t in tokens] == ["admin"]
+    assert [t.scopes for t in tokens] == ["admin plans:write"]
 
     again = load_demo(session, until="2019-06")
     assert again.returns == 0

@@ -1,0 +1,206 @@
+"""The plan request, its scenario, and what a plan looks like over HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.periods import PERIOD_PATTERN
+
+Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2024-04"])]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+MAX_HORIZON = 120
+
+
+class Scenario(BaseModel):
+    """Overrides of the model's inputs (symbols of optimiser-model.md); every key optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisations: list[str] | None = Field(
+        default=None, max_length=5000, description="O: organisations to plan for (default: all)"
+    )
+    pools: list[str] | None = Field(
+        default=None, max_length=5000, description="P: bank pools to use (default: all)"
+    )
+    nursing_capacity_growth: float | None = Field(
+        default=None,
+        ge=-0.5,
+        le=1,
+        allow_inf_nan=False,
+        description="gamma (default: the stored target)",
+    )
+    target_period: Period | None = Field(
+        default=None, description="t*: the month the nursing target applies (default: the last)"
+    )
+    turnover_target: Fraction | None = Field(
+        default=None, description="tau (default: the stored target)"
+    )
+    agency_reduction: Fraction | None = Field(
+        default=None,
+        description="alpha (default: the stored target); null for no agency ceiling",
+    )
+    min_fill_rate: Fraction | None = Field(default=None, description="f, or null")
+    temporary_staffing_cap: Fraction | None = Field(default=None, description="q, or null")
+    pipeline_factor: float | None = Field(
+        default=None, ge=0, le=10, allow_inf_nan=False, description="starters x this (default 1)"
+    )
+    establishment_growth: dict[str, Annotated[float, Field(ge=-0.5, le=1)]] | None = Field(
+        default=None, description="eg: annual rate by staff group"
+    )
+    agency_cost_per_wte_month: dict[str, Money] | None = Field(
+        default=None, description="ca by staff group"
+    )
+    unfilled_penalty_per_wte_month: dict[str, Money] | None = Field(
+        default=None, description="pi by staff group"
+    )
+    turnover_sensitivity: dict[str, Annotated[float, Field(ge=0, le=5)]] | None = Field(
+        default=None, description="beta by staff group"
+    )
+    pool_capacity_wte: dict[str, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
+        default=None, description="cap by pool, every month"
+    )
+    island_mainland_allowed: bool | None = Field(
+        default=None, description="whether Isle of Wight and mainland pools serve each other"
+    )
+    travel_cost_per_wte_month: Money | None = Field(
+        default=None, description="k: cost of any move between different places"
+    )
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=3600, allow_inf_nan=False, description="solver time limit"
+    )
+
+
+class PlanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: Period = Field(description="The first month of the horizon")
+    months: int = Field(ge=1, le=MAX_HORIZON, description="H, the horizon in months")
+    scenario: Scenario = Field(default_factory=Scenario)
+
+
+class Cost(BaseModel):
+    bank: float
+    travel: float
+    agency: float
+    unfilled_penalty: float
+    total: float
+
+
+class TargetOutcome(BaseModel):
+    required: float = Field(description="What the target asks for (WTE, or a rate)")
+    achieved: float = Field(description="What the plan reaches")
+    shortfall: float = Field(description="How far the plan falls short; 0 when met")
+    shadow_price: float | None = Field(
+        description="Extra cost of tightening the target by one percentage point (GBP); "
+        "0 when it does not bind"
+    )
+    met: bool
+
+
+class Allocation(BaseModel):
+    pool: str
+    organisation: str
+    staff_group: str
+    period: str
+    wte: float
+    cost: float = Field(description="Bank and travel cost, GBP")
+
+
+class Projection(BaseModel):
+    organisation: str
+    staff_group: str
+    period: str
+    staff_in_post_wte: float
+    bank_wte: float
+    agency_wte: float
+    unfilled_wte: float
+    leavers_wte: float
+    fill_rate: float | None
+
+
+class SystemMonth(BaseModel):
+    period: str
+    nursing_capacity_wte: float
+    nursing_capacity_trajectory_wte: float
+    turnover_rate_12m: float | None
+    turnover_target: float
+    agency_wte: float
+    agency_baseline_wte: float
+    bank_wte: float
+    bank_capacity_wte: float
+
+
+class PoolShadowPrice(BaseModel):
+    pool: str
+    period: str
+    value: float = Field(description="Cost saved by one more bank WTE that month (GBP)")
+
+
+class SolveFigures(BaseModel):
+    variables: int
+    constraints: int
+    nonzeros: int
+    build_s: float
+    solve_s: float
+    solver: str
+
+
+class PlanRead(BaseModel):
+    """A plan: its state and, once finished, everything optimiser-model.md says it reports."""
+
+    id: str
+    state: str = Field(description="queued, running, finished or failed")
+    status: str | None = Field(
+        description="optimal, targets_unreachable, time_limit, infeasible or error; "
+        "null until finished"
+    )
+    message: str | None
+    start: str
+    months: int
+    scenario: dict[str, Any]
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    data_notes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Returns that were missing and how they were filled, and other caveats",
+    )
+    synthetic_data: bool = Field(
+        default=False, description="True when the plan was built from synthetic demo returns"
+    )
+    objective: float | None = None
+    cost: Cost | None = None
+    do_nothing_cost: float | None = None
+    saving: float | None = Field(default=None, description="do_nothing_cost - cost.total")
+    targets: dict[str, TargetOutcome] | None = None
+    allocations: list[Allocation] | None = None
+    projections: list[Projection] | None = None
+    system: list[SystemMonth] | None = None
+    pool_shadow_prices: list[PoolShadowPrice] | None = None
+    solve: SolveFigures | None = None
+
+
+class PlanSummary(BaseModel):
+    id: str
+    state: str
+    status: str | None
+    start: str
+    months: int
+    requested_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    total_cost: float | None
+    do_nothing_cost: float | None
+
+
+class PlanPage(BaseModel):
+    items: list[PlanSummary]
+    total: int
+    limit: int
+    offset: int
+    next: str | None

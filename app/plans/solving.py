@@ -115,6 +115,7 @@ def build_problem(
             )
         )
 
+    planned_groups = {g.code for g in groups}
     alpha = (
         scenario.agency_reduction
         if "agency_reduction" in scenario.model_fields_set
@@ -142,12 +143,14 @@ def build_problem(
             Pool(
                 code=p["code"],
                 home_place=p["home_place"],
-                covers=tuple(p["covers"]),
+                # Only the groups the plan has: a pool's other groups have no posts here.
+                covers=tuple(g for g in p["covers"] if g in planned_groups),
                 cost_per_wte_month=p["cost_per_wte_month"],
                 capacity_wte=p["capacity_wte"][0],
                 capacity_by_month=tuple(p["capacity_wte"]),
             )
             for p in gathered.pools
+            if any(g in planned_groups for g in p["covers"])
         ),
         targets=Targets(
             nursing_capacity_growth=scenario.nursing_capacity_growth

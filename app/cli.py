@@ -1,4 +1,5 @@
-"""Command line: ``python -m app token create|list|revoke`` and ``python -m app openapi``."""
+"""Command line: ``python -m app token create|list|revoke``, ``python -m app plan`` and
+``python -m app openapi``."""
 
 from __future__ import annotations
 
@@ -85,6 +86,101 @@ def openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def plan(args: argparse.Namespace) -> int:
+    """Request a plan as the command line, solve it here with a progress line, and write
+    its allocations (CSV) and workbook (Excel)."""
+    import threading
+    import time
+
+    from app.auth import Principal
+    from app.plans import export, service
+    from app.plans.schemas import PlanRequest, Scenario
+    from app.plans.worker import process_identity, run_plan
+    from app.returns import csv_io
+
+    settings = get_settings()
+    scenario = (
+        Scenario.model_validate_json(Path(args.scenario).read_text())
+        if args.scenario
+        else Scenario()
+    )
+    request = PlanRequest(start=args.start, months=args.months, scenario=scenario)
+    principal = Principal(
+        token_id="cli",
+        name="python -m app plan",
+        scopes=frozenset({Scope.PLANS_WRITE, Scope.READ}),
+        organisation=None,
+    )
+    sessions = _session_factory()
+    for session in session_scope(sessions):
+        plan_id = service.create_plan(
+            session,
+            request=request,
+            principal=principal,
+            settings=settings,
+            owner=process_identity(),
+        ).id
+
+    started = time.perf_counter()
+    done = threading.Event()
+
+    def progress() -> None:
+        while not done.wait(0.5):
+            print(
+                f"\rplan {plan_id}: solving ... {time.perf_counter() - started:5.1f} s",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    ticker = threading.Thread(target=progress, daemon=True)
+    ticker.start()
+    try:
+        run_plan(settings.database_url, plan_id)
+    finally:
+        done.set()
+        ticker.join()
+    print(
+        f"\rplan {plan_id}: done in {time.perf_counter() - started:.1f} s{' ' * 20}",
+        file=sys.stderr,
+    )
+
+    for session in session_scope(sessions):
+        read = service.to_read(service.get_plan(session, plan_id=plan_id))
+        rows = service.allocation_rows(service.get_plan(session, plan_id=plan_id))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    allocations = out / f"plan-{plan_id}-allocations.csv"
+    allocations.write_text("".join(csv_io.render(rows, fields=service.ALLOCATION_FIELDS)))
+    workbook = out / f"plan-{plan_id}.xlsx"
+    workbook.write_bytes(export.workbook_bytes(read))
+
+    print(f"plan {plan_id}: {read.status} ({read.state})")
+    print(read.message or "")
+    if read.synthetic_data:
+        print("Built from synthetic demo returns: not real organisations' data.")
+    if read.cost is not None:
+        table = [
+            ("bank", read.cost.bank),
+            ("travel", read.cost.travel),
+            ("agency", read.cost.agency),
+            ("unfilled penalty", read.cost.unfilled_penalty),
+            ("total", read.cost.total),
+            ("do nothing", read.do_nothing_cost or 0.0),
+            ("saving", read.saving or 0.0),
+        ]
+        for label, value in table:
+            print(f"  {label:<18} £{value:>16,.0f}")
+    for name, target in (read.targets or {}).items():
+        state = "met" if target.met else f"short by {target.shortfall:g}"
+        print(
+            f"  target {name:<18} required {target.required:>14,.4f}"
+            f"  achieved {target.achieved:>14,.4f}  {state}"
+        )
+    print(f"wrote {allocations} and {workbook}")
+    return 0 if read.state == "finished" else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m app", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -104,6 +200,13 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("id")
     revoke.set_defaults(handler=token_revoke)
 
+    planning = commands.add_parser("plan", help="request and solve a plan, write CSV and Excel")
+    planning.add_argument("--start", required=True, help="first month, YYYY-MM")
+    planning.add_argument("--months", required=True, type=int, help="the horizon, 1 to 120")
+    planning.add_argument("--scenario", help="a JSON file of scenario keys (see the README)")
+    planning.add_argument("--out", default="out", help="folder for the files (default out/)")
+    planning.set_defaults(handler=plan)
+
     spec = commands.add_parser("openapi", help="write the OpenAPI document as YAML")
     spec.add_argument("--output", "-o", help="file to write (default: standard output)")
     spec.set_defaults(handler=openapi)
@@ -116,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except AppError as error:
         print(f"error: {error.detail}", file=sys.stderr)
+        for problem in getattr(error, "errors", None) or []:
+            print(f"  {problem.pointer}: {problem.message}", file=sys.stderr)
         return 1
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -430,3 +432,44 @@ def test_the_default_spawned_workers_solve_too(
         )
         assert response.status_code == 201
         assert response.json()["cost"]["total"] == 1900.0
+
+
+def test_the_command_line_plans_and_writes_csv_and_excel(
+    database_url: str,
+    small_system: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app import cli
+    from app.config import get_settings
+
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(HAND_SCENARIO))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        code = cli.main(
+            [
+                "plan",
+                "--start",
+                "2024-03",
+                "--months",
+                "1",
+                "--scenario",
+                str(scenario),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+    finally:
+        get_settings.cache_clear()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "optimal" in captured.out
+    assert "£           1,900" in captured.out
+    assert "done in" in captured.err
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(files) == 2
+    assert files[0].endswith("-allocations.csv")
+    assert files[1].endswith(".xlsx")

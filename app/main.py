@@ -26,12 +26,14 @@ from app.errors import (
     ValidationFailed,
     from_pydantic,
 )
+from app.metrics.router import router as metrics_router
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.organisations.router import router as organisations_router
 from app.plans.router import router as plans_router
 from app.plans.runner import PlanRunner
 from app.returns.router import EXTRA_SCHEMAS
 from app.returns.router import router as returns_router
+from app.targets.router import router as targets_router
 from app.tokens.router import router as tokens_router
 from app.tokens.service import ensure_environment_admin
 
@@ -172,6 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(returns_router)
     app.include_router(bank_router)
     app.include_router(plans_router)
+    app.include_router(metrics_router)
+    app.include_router(targets_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

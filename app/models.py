@@ -5,6 +5,7 @@ from app.db import Base
 from app.organisations.models import Organisation, StaffGroup
 from app.plans.models import Plan
 from app.returns.models import IdempotencyKey, Return, ReturnLine, ReturnRevision
+from app.targets.models import Target
 from app.tokens.models import ApiToken
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "ReturnLine",
     "ReturnRevision",
     "StaffGroup",
+    "Target",
 ]

@@ -34,7 +34,8 @@ def main() -> int:
         engine.dispose()
     print(
         f"seed: {loaded.staff_groups} staff groups, {loaded.organisations} organisations and "
-        f"{loaded.pools} bank pools added; {loaded.returns} returns added, "
+        f"{loaded.pools} bank pools and {loaded.targets} targets added; "
+        f"{loaded.returns} returns added, "
         f"{loaded.returns_kept} already there "
         f"({time.perf_counter() - started:.1f} s)",
         file=sys.stderr,

@@ -7,6 +7,7 @@ are (an admin's later edits included), and a period that has a return keeps it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from app.organisations.models import Organisation, StaffGroup
 from app.returns.models import Return
 from app.returns.schemas import ReturnLineIn
 from app.returns.service import canonical_lines, content_hash, lock_return, record_revision
+from app.targets.models import Target
 from app.tokens.models import ApiToken
 from app.tokens.service import create_token
 from seed import reference, synthetic
@@ -31,13 +33,14 @@ class Loaded:
     staff_groups: int = 0
     organisations: int = 0
     pools: int = 0
+    targets: int = 0
     returns: int = 0
     returns_kept: int = 0
     admin_token: str | None = None
 
 
 def load_reference(session: Session) -> Loaded:
-    """The staff groups, the HIOW organisations and the bank pools."""
+    """The staff groups, the HIOW organisations, the bank pools and the targets."""
     loaded = Loaded()
     known_groups = set(session.scalars(select(StaffGroup.code)))
     for group in reference.STAFF_GROUPS:
@@ -62,7 +65,30 @@ def load_reference(session: Session) -> Loaded:
             loaded.organisations += 1
     session.flush()
     loaded.pools = load_pools(session)
+    loaded.targets = load_targets(session)
     return loaded
+
+
+def load_targets(session: Session) -> int:
+    """The HIOW commitments; a target an admin has changed is left as it is."""
+    known = set(session.scalars(select(Target.code)))
+    added = 0
+    for target in reference.TARGETS:
+        if target.code in known:
+            continue
+        session.add(
+            Target(
+                code=target.code,
+                name=target.name,
+                value=Decimal(str(target.value)),
+                baseline_period=target.baseline_period,
+                target_period=target.target_period,
+                updated_by=SEED_SUBMITTER.replace("demo", "reference"),
+            )
+        )
+        added += 1
+    session.flush()
+    return added
 
 
 def load_pools(session: Session) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import column, func, inspect, select, table
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.bank.models import BankPool
@@ -22,6 +22,7 @@ from app.organisations.models import Organisation, StaffGroup
 from app.periods import add_months, month_index, period_range
 from app.plans.schemas import PlanRequest
 from app.returns.models import Return, ReturnLine, ReturnRevision
+from app.targets.models import Target
 
 WINDOW_MONTHS = 12
 
@@ -317,16 +318,9 @@ DEFAULT_TARGETS = {
     "turnover_rate": 0.12,
     "agency_reduction": 0.10,
 }
-_targets = table("targets", column("code"), column("value"))
 
 
 def stored_targets(session: Session) -> dict[str, float]:
     """The stored targets' values by code, the HIOW commitments where none is stored."""
-    if not inspect(session.connection()).has_table("targets"):
-        return dict(DEFAULT_TARGETS)
-    stored = {
-        code: float(value)
-        for code, value in session.execute(select(_targets.c.code, _targets.c.value))
-        if value is not None
-    }
+    stored = {t.code: float(t.value) for t in session.scalars(select(Target))}
     return {code: stored.get(code, default) for code, default in DEFAULT_TARGETS.items()}

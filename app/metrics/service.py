@@ -251,9 +251,10 @@ def metrics(
     members = _members(session, level, code)
     first = add_months(period, -(WINDOW - 1))
     unit = unit_column(level).label("unit")
-    filters: list[ColumnElement[bool]] = [
-        Return.organisation_code.in_([o for m in members.values() for o in m])
-    ]
+    # Every organisation is in some unit: only a single unit needs a filter.
+    filters: list[ColumnElement[bool]] = (
+        [unit_column(level) == code] if code is not None and level != "system" else []
+    )
     if staff_group is not None:
         filters.append(ReturnLine.staff_group == staff_group)
     point_rows = session.execute(

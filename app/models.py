@@ -4,7 +4,7 @@ from app.bank.models import BankPool, BankPoolCapacity, BankPoolCover
 from app.db import Base
 from app.organisations.models import Organisation, StaffGroup
 from app.plans.models import Plan
-from app.returns.models import IdempotencyKey, Return, ReturnLine, ReturnRevision
+from app.returns.models import IdempotencyKey, LatestLine, Return, ReturnLine, ReturnRevision
 from app.targets.models import Target
 from app.tokens.models import ApiToken
 
@@ -15,6 +15,7 @@ __all__ = [
     "BankPoolCover",
     "Base",
     "IdempotencyKey",
+    "LatestLine",
     "Organisation",
     "Plan",
     "Return",

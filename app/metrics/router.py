@@ -56,13 +56,20 @@ def get_metrics(
     level: Level = "system",
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
     staff_group: str | None = None,
+    code: Annotated[str | None, Query(description="one unit only")] = None,
 ) -> Any:
-    """The measures of every unit of a level in a month (default: the latest with returns),
-    by staff group and for all groups (`staff_group` null)."""
+    """The measures of every unit of a level (or of `code`) in a month (default: the latest
+    with returns), by staff group and for all groups (`staff_group` null)."""
     _check_periods(period=period)
+    service.check_staff_group(session, staff_group)
     return MetricPage(
         items=service.metrics(
-            session, principal=principal, level=level, period=period, staff_group=staff_group
+            session,
+            principal=principal,
+            level=level,
+            period=period,
+            staff_group=staff_group,
+            code=code,
         )
     )
 
@@ -99,6 +106,7 @@ def get_series(
         raise ValidationFailed(
             "At most 240 months.", errors=[field_error(("to",), "at most 240 months after from")]
         )
+    service.check_staff_group(session, staff_group)
     items = service.series(
         session,
         principal=principal,

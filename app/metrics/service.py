@@ -1,4 +1,5 @@
-"""Workforce measures from the latest revision of each return, aggregated by the database.
+"""Workforce measures from the latest revision of each return (``latest_lines``),
+aggregated by the database.
 
 Sums are grouped in SQL by unit and staff group; rates are computed from the sums. A
 month an organisation did not return is never counted as zero: it is left out, listed
@@ -7,20 +8,21 @@ in ``missing_periods``, and rates over the window come from the months present.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.auth import Principal, Scope
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, NotFound, ValidationFailed, field_error
 from app.metrics.schemas import Level, MetricItem
 from app.organisations.models import Organisation, StaffGroup
 from app.periods import add_months, period_range
-from app.returns.models import Return, ReturnLine, ReturnRevision
+from app.returns.models import LatestLine, Return
 
 SYSTEM_CODE = "HIOW"
 WINDOW = 12
@@ -46,17 +48,9 @@ def _latest(*columns: Any) -> Any:
     """SELECT over the latest revision's lines, with the organisation and staff group."""
     return (
         select(*columns)
-        .select_from(Return)
-        .join(
-            ReturnRevision,
-            and_(
-                ReturnRevision.return_id == Return.id,
-                ReturnRevision.revision == Return.latest_revision,
-            ),
-        )
-        .join(ReturnLine, ReturnLine.revision_id == ReturnRevision.id)
-        .join(Organisation, Organisation.code == Return.organisation_code)
-        .join(StaffGroup, StaffGroup.code == ReturnLine.staff_group)
+        .select_from(LatestLine)
+        .join(Organisation, Organisation.code == LatestLine.organisation_code)
+        .join(StaffGroup, StaffGroup.code == LatestLine.staff_group)
     )
 
 
@@ -73,28 +67,44 @@ class Sums:
         self.synthetic = self.synthetic or other.synthetic
 
 
-def _sum_columns() -> list[Any]:
+def _sum_columns(month: str | None = None) -> list[Any]:
+    """Sums of the line fields; with ``month``, of that month's lines only (the rest of
+    the rows then count only in the window sums, ``window_*``)."""
+
+    def only(value: Any) -> Any:
+        return value if month is None else case((LatestLine.period == month, value), else_=None)
+
     nursing = StaffGroup.counts_as_nursing.is_(True)
-    return [
-        *(func.sum(getattr(ReturnLine, name)).label(name) for name in POINT_FIELDS),
-        func.sum(ReturnLine.leavers_wte).label("leavers_wte"),
+    columns = [
+        *(func.sum(only(getattr(LatestLine, name))).label(name) for name in POINT_FIELDS),
+        func.sum(only(LatestLine.leavers_wte)).label("leavers_wte"),
         func.sum(
-            func.coalesce(ReturnLine.bank_spend_gbp, 0)
-            + func.coalesce(ReturnLine.agency_spend_gbp, 0)
+            only(
+                func.coalesce(LatestLine.bank_spend_gbp, 0)
+                + func.coalesce(LatestLine.agency_spend_gbp, 0)
+            )
         ).label("spend"),
-        func.count(ReturnLine.bank_spend_gbp).label("bank_spend_reported"),
-        func.count(ReturnLine.agency_spend_gbp).label("agency_spend_reported"),
+        func.count(only(LatestLine.bank_spend_gbp)).label("bank_spend_reported"),
+        func.count(only(LatestLine.agency_spend_gbp)).label("agency_spend_reported"),
         func.sum(
-            case(
-                (
-                    nursing,
-                    ReturnLine.staff_in_post_wte + ReturnLine.bank_wte + ReturnLine.agency_wte,
-                ),
-                else_=0,
+            only(
+                case(
+                    (
+                        nursing,
+                        LatestLine.staff_in_post_wte + LatestLine.bank_wte + LatestLine.agency_wte,
+                    ),
+                    else_=0,
+                )
             )
         ).label("nursing_capacity_wte"),
-        func.max(case((ReturnRevision.synthetic.is_(True), 1), else_=0)).label("synthetic"),
+        func.max(case((LatestLine.synthetic.is_(True), 1), else_=0)).label("synthetic"),
     ]
+    if month is not None:
+        columns += [
+            func.sum(LatestLine.leavers_wte).label("window_leavers_wte"),
+            func.sum(LatestLine.staff_in_post_wte).label("window_staff_in_post_wte"),
+        ]
+    return columns
 
 
 def _sums(row: Any) -> Sums:
@@ -111,30 +121,42 @@ def _ratio(numerator: float, denominator: float, digits: int = 4) -> float | Non
 
 
 @dataclass
+class UnitCoverage:
+    """Which months a unit's organisations returned, counted per month."""
+
+    first_periods: list[str]  # sorted: each organisation's first return
+    returned: Counter[str]  # period -> organisations with a return
+
+    def expected(self, period: str) -> int:
+        """Organisations returning by ``period`` (from their first return on)."""
+        return bisect_right(self.first_periods, period)
+
+    def covered(self, period: str) -> int:
+        return self.returned[period]
+
+    def missing(self, periods: Sequence[str]) -> list[str]:
+        return [p for p in periods if self.returned[p] < self.expected(p)]
+
+    def months_short(self, periods: Sequence[str]) -> bool:
+        """Whether the window lacks any month of an organisation returning by its end."""
+        present = sum(self.returned[p] for p in periods)
+        return present < self.expected(periods[-1]) * len(periods)
+
+
+@dataclass
 class Coverage:
     """Which organisations returned which months, for the missing-month accounting."""
 
     first_period: dict[str, str]  # organisation -> its first return
-    returned: set[tuple[str, str]]  # (organisation, period)
+    returned: dict[str, set[str]]  # organisation -> periods with a return
 
-    def expected(self, organisations: Iterable[str], period: str) -> list[str]:
-        return [o for o in organisations if self.first_period.get(o, "9999-99") <= period]
-
-    def missing(self, organisations: Sequence[str], periods: Iterable[str]) -> list[str]:
-        return [
-            p
-            for p in periods
-            if any((o, p) not in self.returned for o in self.expected(organisations, p))
-        ]
-
-    def months_short(self, organisations: Sequence[str], periods: Sequence[str]) -> bool:
-        """Whether the window lacks any month of an organisation returning by its end."""
-        expected = self.expected(organisations, periods[-1])
-        present = sum((o, p) in self.returned for o in expected for p in periods)
-        return present < len(expected) * len(periods)
-
-    def covered(self, organisations: Iterable[str], period: str) -> int:
-        return sum((o, period) in self.returned for o in organisations)
+    def unit(self, organisations: Sequence[str]) -> UnitCoverage:
+        return UnitCoverage(
+            first_periods=sorted(
+                self.first_period[o] for o in organisations if o in self.first_period
+            ),
+            returned=Counter(p for o in organisations for p in self.returned.get(o, ())),
+        )
 
 
 def _coverage(session: Session, *, organisations: Sequence[str], first: str, last: str) -> Coverage:
@@ -146,17 +168,16 @@ def _coverage(session: Session, *, organisations: Sequence[str], first: str, las
             .group_by(Return.organisation_code)
         ).all()
     )
-    returned = {
-        (organisation, period)
-        for organisation, period in session.execute(
-            select(Return.organisation_code, Return.period).where(
-                returning,
-                Return.organisation_code.in_(organisations),
-                Return.period >= first,
-                Return.period <= last,
-            )
+    returned: dict[str, set[str]] = defaultdict(set)
+    for organisation, period in session.execute(
+        select(Return.organisation_code, Return.period).where(
+            returning,
+            Return.organisation_code.in_(organisations),
+            Return.period >= first,
+            Return.period <= last,
         )
-    }
+    ):
+        returned[organisation].add(period)
     return Coverage(first_period=firsts, returned=returned)
 
 
@@ -181,12 +202,11 @@ def _item(
     period: str,
     point: Sums,
     window: Sums,
-    members: Sequence[str],
-    coverage: Coverage,
+    coverage: UnitCoverage,
 ) -> MetricItem:
     v = point.values
     window_periods = list(period_range(add_months(period, -(WINDOW - 1)), period))
-    missing = coverage.missing(members, window_periods)
+    missing = coverage.missing(window_periods)
     worked = v["staff_in_post_wte"] + v["bank_wte"] + v["agency_wte"]
     staff_months = window.values["staff_in_post_wte"]
     return MetricItem(
@@ -201,7 +221,7 @@ def _item(
         # Leavers per staff-month present, times 12: with every month present this is
         # leavers over the 12 months / mean staff in post.
         turnover_rate_12m=_ratio(12 * window.values["leavers_wte"], staff_months),
-        turnover_annualised=coverage.months_short(members, window_periods),
+        turnover_annualised=coverage.months_short(window_periods),
         starters_wte=round(v["starters_wte"], 2),
         leavers_wte=round(v["leavers_wte"], 2),
         bank_wte=round(v["bank_wte"], 2),
@@ -210,8 +230,8 @@ def _item(
         temporary_staffing_spend_gbp=round(v["spend"], 2) if point.spend_reported else None,
         nursing_capacity_wte=round(v["nursing_capacity_wte"], 2),
         missing_periods=missing,
-        organisations_covered=coverage.covered(members, period),
-        organisations_expected=len(coverage.expected(members, period)),
+        organisations_covered=coverage.covered(period),
+        organisations_expected=coverage.expected(period),
         synthetic=point.synthetic or window.synthetic,
     )
 
@@ -227,6 +247,14 @@ def _check_access(principal: Principal, level: Level, code: str | None) -> str |
             f"This token may read the metrics of organisation {principal.organisation} only."
         )
     return principal.organisation
+
+
+def check_staff_group(session: Session, staff_group: str | None) -> None:
+    if staff_group is not None and session.get(StaffGroup, staff_group) is None:
+        raise ValidationFailed(
+            f"Unknown staff group '{staff_group}'.",
+            errors=[field_error(("staff_group",), f"unknown staff group '{staff_group}'")],
+        )
 
 
 def latest_period(session: Session) -> str | None:
@@ -256,16 +284,12 @@ def metrics(
         [unit_column(level) == code] if code is not None and level != "system" else []
     )
     if staff_group is not None:
-        filters.append(ReturnLine.staff_group == staff_group)
-    point_rows = session.execute(
-        _latest(unit, ReturnLine.staff_group, *_sum_columns())
-        .where(Return.period == period, *filters)
-        .group_by(unit, ReturnLine.staff_group)
-    ).all()
-    window_rows = session.execute(
-        _latest(unit, ReturnLine.staff_group, *_sum_columns())
-        .where(Return.period >= first, Return.period <= period, *filters)
-        .group_by(unit, ReturnLine.staff_group)
+        filters.append(LatestLine.staff_group == staff_group)
+    # One pass over the window: the month's sums and the window's, side by side.
+    rows = session.execute(
+        _latest(unit, LatestLine.staff_group, *_sum_columns(period))
+        .where(LatestLine.period >= first, LatestLine.period <= period, *filters)
+        .group_by(unit, LatestLine.staff_group)
     ).all()
     coverage = _coverage(
         session, organisations=[o for m in members.values() for o in m], first=first, last=period
@@ -273,15 +297,20 @@ def metrics(
 
     point: dict[tuple[str, str | None], Sums] = defaultdict(Sums)
     window: dict[tuple[str, str | None], Sums] = defaultdict(Sums)
-    for rows, target in ((point_rows, point), (window_rows, window)):
-        for row in rows:
-            sums = _sums(row)
-            target[row.unit, row.staff_group] = sums
-            if staff_group is None:
-                target[row.unit, None].add(sums)
-    keys = sorted(set(point) | set(window), key=lambda k: (k[0], k[1] is not None, k[1] or ""))
+    for row in rows:
+        month, whole = _sums(row), Sums()
+        whole.values["leavers_wte"] = float(row.window_leavers_wte or 0)
+        whole.values["staff_in_post_wte"] = float(row.window_staff_in_post_wte or 0)
+        whole.synthetic = month.synthetic
+        for key in ((row.unit, row.staff_group), (row.unit, None)):
+            if key[1] is None and staff_group is not None:
+                continue
+            point[key].add(month)
+            window[key].add(whole)
+    keys = sorted(set(point), key=lambda k: (k[0], k[1] is not None, k[1] or ""))
     if staff_group is not None:
         keys = [k for k in keys if k[1] == staff_group]
+    units = {unit_code: coverage.unit(members[unit_code]) for unit_code, _ in keys}
     return [
         _item(
             level=level,
@@ -290,8 +319,7 @@ def metrics(
             period=period,
             point=point[unit_code, group],
             window=window[unit_code, group],
-            members=members[unit_code],
-            coverage=coverage,
+            coverage=units[unit_code],
         )
         for unit_code, group in keys
         if unit_code in members
@@ -313,18 +341,16 @@ def series(
     code = _check_access(principal, level, code) or code
     members = _members(session, level, code)[code]
     start = add_months(first, -(WINDOW - 1))
-    filters: list[ColumnElement[bool]] = [
-        Return.organisation_code.in_(members),
-        Return.period >= start,
-        Return.period <= last,
-    ]
+    filters: list[ColumnElement[bool]] = [LatestLine.period >= start, LatestLine.period <= last]
+    if level != "system":
+        filters.append(unit_column(level) == code)
     if staff_group is not None:
-        filters.append(ReturnLine.staff_group == staff_group)
+        filters.append(LatestLine.staff_group == staff_group)
     rows = session.execute(
-        _latest(Return.period, *_sum_columns()).where(*filters).group_by(Return.period)
+        _latest(LatestLine.period, *_sum_columns()).where(*filters).group_by(LatestLine.period)
     ).all()
     monthly = {row.period: _sums(row) for row in rows}
-    coverage = _coverage(session, organisations=members, first=start, last=last)
+    coverage = _coverage(session, organisations=members, first=start, last=last).unit(members)
     items = []
     for period in period_range(first, last):
         window = Sums()
@@ -339,7 +365,6 @@ def series(
                 period=period,
                 point=monthly.get(period, Sums()),
                 window=window,
-                members=members,
                 coverage=coverage,
             )
         )

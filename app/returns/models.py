@@ -90,3 +90,30 @@ class IdempotencyKey(Base):
     revision_id: Mapped[int] = mapped_column(ForeignKey("return_revisions.id"))
     status_code: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LatestLine(Base):
+    """The lines of each return's latest revision, kept beside the history so that the
+    measures read one table instead of joining every revision. Replaced, in the same
+    transaction, whenever a new revision is recorded."""
+
+    __tablename__ = "latest_lines"
+    __table_args__ = (Index("ix_latest_lines_period_organisation", "period", "organisation_code"),)
+
+    organisation_code: Mapped[str] = mapped_column(
+        ForeignKey("organisations.code"), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    staff_group: Mapped[str] = mapped_column(ForeignKey("staff_groups.code"), primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("return_revisions.id"))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    establishment_wte: Mapped[Decimal] = mapped_column(Wte)
+    staff_in_post_wte: Mapped[Decimal] = mapped_column(Wte)
+    vacancy_wte: Mapped[Decimal] = mapped_column(Wte)
+    starters_wte: Mapped[Decimal] = mapped_column(Wte)
+    leavers_wte: Mapped[Decimal] = mapped_column(Wte)
+    bank_wte: Mapped[Decimal] = mapped_column(Wte)
+    agency_wte: Mapped[Decimal] = mapped_column(Wte)
+    bank_spend_gbp: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    agency_spend_gbp: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    sickness_absence_rate: Mapped[Decimal | None] = mapped_column(Rate, default=None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -32,7 +32,7 @@ from app.errors import (
 )
 from app.organisations.service import get_organisation, staff_group_codes
 from app.periods import is_period, period_problem
-from app.returns.models import IdempotencyKey, Return, ReturnLine, ReturnRevision
+from app.returns.models import IdempotencyKey, LatestLine, Return, ReturnLine, ReturnRevision
 from app.returns.schemas import LINE_FIELDS, ReturnLineIn, ReturnSubmission
 
 TWO_PLACES = Decimal("0.01")
@@ -165,6 +165,22 @@ def record_revision(
     session.add(revision)
     session.flush()
     session.add_all(ReturnLine(revision_id=revision.id, **row) for row in rows)
+    session.execute(
+        delete(LatestLine).where(
+            LatestLine.organisation_code == return_row.organisation_code,
+            LatestLine.period == return_row.period,
+        )
+    )
+    session.add_all(
+        LatestLine(
+            organisation_code=return_row.organisation_code,
+            period=return_row.period,
+            revision_id=revision.id,
+            synthetic=synthetic,
+            **row,
+        )
+        for row in rows
+    )
     return_row.latest_revision = revision.revision
     return_row.updated_at = utcnow()
     session.flush()

@@ -24,6 +24,11 @@ MEASURES = {
     "agency_reduction": ("agency_wte", "decrease"),
 }
 AMBER_MARGIN = 0.10  # within 10% of the trajectory
+VALUE_RANGE = {
+    "nursing_capacity_growth": (-0.5, 1.0),
+    "turnover_rate": (0.0, 1.0),
+    "agency_reduction": (0.0, 1.0),
+}
 
 
 def to_read(target: Target) -> TargetRead:
@@ -52,6 +57,9 @@ def put_target(
         problems.append(
             field_error(("code",), f"unknown target '{code}'; known: {', '.join(MEASURES)}")
         )
+    low, high = VALUE_RANGE.get(code, (-1.0, 1.0))
+    if not low <= data.value <= high:
+        problems.append(field_error(("value",), f"must be from {low} to {high} for {code}"))
     if data.target_period <= data.baseline_period:
         problems.append(field_error(("target_period",), "must be after the baseline period"))
     if problems:

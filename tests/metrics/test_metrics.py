@@ -143,6 +143,10 @@ def test_places_organisations_and_a_group_with_no_posts(
     assert portsmouth["turnover_rate_12m"] == 0.4444  # 12·3/81
     assert {i["code"] for i in places["items"]} == {"Southampton", "Portsmouth"}
 
+    one = client.get(
+        "/v1/metrics?level=place&code=Portsmouth&period=2024-03", headers=reader_headers
+    ).json()["items"]
+    assert {i["code"] for i in one} == {"Portsmouth"}
     organisations = client.get(
         "/v1/metrics?level=organisation&period=2024-03&staff_group=DOCTOR",
         headers=reader_headers,
@@ -201,6 +205,7 @@ def test_a_bound_token_sees_only_its_organisation(
         ("/v1/metrics/series?from=2000-01&to=2024-01", 422),
         ("/v1/metrics/series?from=0000-01&to=0000-02", 422),
         ("/v1/metrics?period=1999-12", 422),
+        ("/v1/metrics?staff_group=PORTERS", 422),
     ],
 )
 def test_bad_requests(

@@ -41,6 +41,9 @@ def test_admins_edit_targets(
     backwards = put(client, admin_headers, "turnover_rate", **{**body, "target_period": "2018-01"})
     assert backwards.status_code == 422
     assert put(client, admin_headers, "turnover_rate", **{**body, "value": 3}).status_code == 422
+    negative = put(client, admin_headers, "turnover_rate", **{**body, "value": -0.5})
+    assert negative.status_code == 422
+    assert negative.json()["errors"][0]["pointer"] == "/value"
 
 
 def test_status_rates_each_target_by_hand(

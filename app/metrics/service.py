@@ -143,42 +143,34 @@ class UnitCoverage:
         return present < self.expected(periods[-1]) * len(periods)
 
 
-@dataclass
-class Coverage:
-    """Which organisations returned which months, for the missing-month accounting."""
-
-    first_period: dict[str, str]  # organisation -> its first return
-    returned: dict[str, set[str]]  # organisation -> periods with a return
-
-    def unit(self, organisations: Sequence[str]) -> UnitCoverage:
-        return UnitCoverage(
-            first_periods=sorted(
-                self.first_period[o] for o in organisations if o in self.first_period
-            ),
-            returned=Counter(p for o in organisations for p in self.returned.get(o, ())),
-        )
-
-
-def _coverage(session: Session, *, organisations: Sequence[str], first: str, last: str) -> Coverage:
+def _coverage(
+    session: Session, *, level: Level, code: str | None, first: str, last: str
+) -> dict[str, UnitCoverage]:
+    """Per unit: its organisations' first returns, and how many returned each month of
+    ``first``..``last``, counted by the database."""
+    unit = unit_column(level).label("unit")
     returning = Return.latest_revision > 0
-    firsts = dict(
-        session.execute(
-            select(Return.organisation_code, func.min(Return.period))
-            .where(returning, Return.organisation_code.in_(organisations))
-            .group_by(Return.organisation_code)
-        ).all()
-    )
-    returned: dict[str, set[str]] = defaultdict(set)
-    for organisation, period in session.execute(
-        select(Return.organisation_code, Return.period).where(
-            returning,
-            Return.organisation_code.in_(organisations),
-            Return.period >= first,
-            Return.period <= last,
-        )
+    scope = [unit_column(level) == code] if code is not None and level != "system" else []
+    firsts: dict[str, list[str]] = defaultdict(list)
+    for unit_code, first_period in session.execute(
+        select(unit, func.min(Return.period))
+        .join(Organisation, Organisation.code == Return.organisation_code)
+        .where(returning, *scope)
+        .group_by(unit, Return.organisation_code)
     ):
-        returned[organisation].add(period)
-    return Coverage(first_period=firsts, returned=returned)
+        firsts[unit_code].append(first_period)
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for unit_code, period, count in session.execute(
+        select(unit, Return.period, func.count())
+        .join(Organisation, Organisation.code == Return.organisation_code)
+        .where(returning, Return.period >= first, Return.period <= last, *scope)
+        .group_by(unit, Return.period)
+    ):
+        counts[unit_code][period] = count
+    return {
+        unit_code: UnitCoverage(first_periods=sorted(periods), returned=counts[unit_code])
+        for unit_code, periods in firsts.items()
+    }
 
 
 def _members(session: Session, level: Level, code: str | None) -> dict[str, list[str]]:
@@ -203,9 +195,9 @@ def _item(
     point: Sums,
     window: Sums,
     coverage: UnitCoverage,
+    window_periods: Sequence[str],
 ) -> MetricItem:
     v = point.values
-    window_periods = list(period_range(add_months(period, -(WINDOW - 1)), period))
     missing = coverage.missing(window_periods)
     worked = v["staff_in_post_wte"] + v["bank_wte"] + v["agency_wte"]
     staff_months = window.values["staff_in_post_wte"]
@@ -291,9 +283,9 @@ def metrics(
         .where(LatestLine.period >= first, LatestLine.period <= period, *filters)
         .group_by(unit, LatestLine.staff_group)
     ).all()
-    coverage = _coverage(
-        session, organisations=[o for m in members.values() for o in m], first=first, last=period
-    )
+    coverage = _coverage(session, level=level, code=code, first=first, last=period)
+    window_periods = list(period_range(first, period))
+    nobody = UnitCoverage(first_periods=[], returned=Counter())
 
     point: dict[tuple[str, str | None], Sums] = defaultdict(Sums)
     window: dict[tuple[str, str | None], Sums] = defaultdict(Sums)
@@ -310,7 +302,6 @@ def metrics(
     keys = sorted(set(point), key=lambda k: (k[0], k[1] is not None, k[1] or ""))
     if staff_group is not None:
         keys = [k for k in keys if k[1] == staff_group]
-    units = {unit_code: coverage.unit(members[unit_code]) for unit_code, _ in keys}
     return [
         _item(
             level=level,
@@ -319,7 +310,8 @@ def metrics(
             period=period,
             point=point[unit_code, group],
             window=window[unit_code, group],
-            coverage=units[unit_code],
+            coverage=coverage.get(unit_code, nobody),
+            window_periods=window_periods,
         )
         for unit_code, group in keys
         if unit_code in members
@@ -339,7 +331,7 @@ def series(
     """One unit's measures month by month: sums grouped by month in the database, the
     12-month windows rolled up here from those monthly sums."""
     code = _check_access(principal, level, code) or code
-    members = _members(session, level, code)[code]
+    _members(session, level, code)  # refuses an unknown unit
     start = add_months(first, -(WINDOW - 1))
     filters: list[ColumnElement[bool]] = [LatestLine.period >= start, LatestLine.period <= last]
     if level != "system":
@@ -350,7 +342,9 @@ def series(
         _latest(LatestLine.period, *_sum_columns()).where(*filters).group_by(LatestLine.period)
     ).all()
     monthly = {row.period: _sums(row) for row in rows}
-    coverage = _coverage(session, organisations=members, first=start, last=last).unit(members)
+    coverage = _coverage(session, level=level, code=code, first=start, last=last).get(
+        code, UnitCoverage(first_periods=[], returned=Counter())
+    )
     items = []
     for period in period_range(first, last):
         window = Sums()
@@ -366,6 +360,7 @@ def series(
                 point=monthly.get(period, Sums()),
                 window=window,
                 coverage=coverage,
+                window_periods=list(period_range(add_months(period, -(WINDOW - 1)), period)),
             )
         )
     return items

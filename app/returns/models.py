@@ -53,16 +53,9 @@ class ReturnRevision(Base):
     )
 
 
-class ReturnLine(Base):
-    __tablename__ = "return_lines"
-    __table_args__ = (
-        UniqueConstraint("revision_id", "staff_group"),
-        Index("ix_return_lines_staff_group", "staff_group"),
-    )
+class LineFigures:
+    """The figures of a return line, as the contract names them."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    revision_id: Mapped[int] = mapped_column(ForeignKey("return_revisions.id", ondelete="RESTRICT"))
-    staff_group: Mapped[str] = mapped_column(ForeignKey("staff_groups.code"))
     establishment_wte: Mapped[Decimal] = mapped_column(Wte)
     staff_in_post_wte: Mapped[Decimal] = mapped_column(Wte)
     vacancy_wte: Mapped[Decimal] = mapped_column(Wte)
@@ -73,6 +66,18 @@ class ReturnLine(Base):
     bank_spend_gbp: Mapped[Decimal | None] = mapped_column(Money, default=None)
     agency_spend_gbp: Mapped[Decimal | None] = mapped_column(Money, default=None)
     sickness_absence_rate: Mapped[Decimal | None] = mapped_column(Rate, default=None)
+
+
+class ReturnLine(LineFigures, Base):
+    __tablename__ = "return_lines"
+    __table_args__ = (
+        UniqueConstraint("revision_id", "staff_group"),
+        Index("ix_return_lines_staff_group", "staff_group"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("return_revisions.id", ondelete="RESTRICT"))
+    staff_group: Mapped[str] = mapped_column(ForeignKey("staff_groups.code"))
 
     revision_: Mapped[ReturnRevision] = relationship(back_populates="lines", lazy="raise")
 
@@ -92,7 +97,7 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LatestLine(Base):
+class LatestLine(LineFigures, Base):
     """The lines of each return's latest revision, kept beside the history so that the
     measures read one table instead of joining every revision. Replaced, in the same
     transaction, whenever a new revision is recorded."""
@@ -107,13 +112,3 @@ class LatestLine(Base):
     staff_group: Mapped[str] = mapped_column(ForeignKey("staff_groups.code"), primary_key=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("return_revisions.id"))
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
-    establishment_wte: Mapped[Decimal] = mapped_column(Wte)
-    staff_in_post_wte: Mapped[Decimal] = mapped_column(Wte)
-    vacancy_wte: Mapped[Decimal] = mapped_column(Wte)
-    starters_wte: Mapped[Decimal] = mapped_column(Wte)
-    leavers_wte: Mapped[Decimal] = mapped_column(Wte)
-    bank_wte: Mapped[Decimal] = mapped_column(Wte)
-    agency_wte: Mapped[Decimal] = mapped_column(Wte)
-    bank_spend_gbp: Mapped[Decimal | None] = mapped_column(Money, default=None)
-    agency_spend_gbp: Mapped[Decimal | None] = mapped_column(Money, default=None)
-    sickness_absence_rate: Mapped[Decimal | None] = mapped_column(Rate, default=None)

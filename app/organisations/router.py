@@ -5,7 +5,6 @@ from fastapi import APIRouter, status
 from app.auth import AdminDep, PrincipalDep
 from app.deps import SessionDep
 from app.errors import (
-    BadRequest,
     Conflict,
     Forbidden,
     NotFound,
@@ -68,7 +67,7 @@ def get_organisation(code: str, session: SessionDep, _principal: PrincipalDep) -
     "/organisations",
     operation_id="create_organisation",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(*AUTH_ERRORS, BadRequest, Forbidden, Conflict),
+    responses=problem_responses(*AUTH_ERRORS, Forbidden, Conflict),
 )
 def create_organisation(
     data: OrganisationCreate, session: SessionDep, _admin: AdminDep
@@ -80,7 +79,7 @@ def create_organisation(
 @router.patch(
     "/organisations/{code}",
     operation_id="update_organisation",
-    responses=problem_responses(*AUTH_ERRORS, BadRequest, Forbidden, NotFound),
+    responses=problem_responses(*AUTH_ERRORS, Forbidden, NotFound),
 )
 def update_organisation(
     code: str, data: OrganisationUpdate, session: SessionDep, _admin: AdminDep

@@ -39,8 +39,6 @@ from app.returns.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["returns"])
 
-# Bounds for integers that reach SQL: larger ones overflow the database's integers (a 500).
-MAX_INT32 = 2_147_483_647
 PeriodPath = Annotated[str, Path(description="The month, YYYY-MM", examples=["2024-04"])]
 PeriodQuery = Annotated[str | None, Query(pattern=PERIOD_PATTERN, examples=["2024-04"])]
 
@@ -241,7 +239,7 @@ def list_revisions(
 def get_revision(
     code: str,
     period: PeriodPath,
-    revision: Annotated[int, Path(ge=1, le=MAX_INT32)],
+    revision: Annotated[int, Path(ge=1)],
     session: SessionDep,
     principal: PrincipalDep,
 ) -> ReturnRead:
@@ -291,7 +289,7 @@ def list_returns(
     to: PeriodQuery = None,
     format: Literal["json", "csv"] = "json",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_INT32)] = 0,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """Latest revisions of returns, filtered; paginated as JSON, or every line as CSV.
 

@@ -4,14 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from app.auth import AdminDep, Scope
 from app.deps import SessionDep
-from app.errors import (
-    BadRequest,
-    Forbidden,
-    NotFound,
-    Unauthorised,
-    ValidationFailed,
-    problem_responses,
-)
+from app.errors import Forbidden, NotFound, Unauthorised, ValidationFailed, problem_responses
 from app.tokens import service
 from app.tokens.models import ApiToken
 from app.tokens.schemas import TokenCreate, TokenCreated, TokenRead
@@ -35,7 +28,7 @@ def _read(token: ApiToken) -> TokenRead:
     "",
     operation_id="create_token",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(*ERRORS, BadRequest, NotFound),
+    responses=problem_responses(*ERRORS, NotFound),
 )
 def create_token(data: TokenCreate, session: SessionDep, _admin: AdminDep) -> TokenCreated:
     """Create a token (admin). The plain token is in this answer only."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -97,6 +98,13 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={WRITE_TRANSACTION: True})
+
+
+def upsert(session: Session, table: Any) -> Any:
+    """``INSERT`` for ``table`` with the database's ``ON CONFLICT`` clauses (PostgreSQL
+    and SQLite spell them alike)."""
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -118,6 +119,15 @@ def observe_solve(app: FastAPI, plan_id: str) -> None:
         log.exception("could not observe a plan's solve time")
 
 
+def settle_heap() -> None:
+    """Move the objects made at start-up (modules, models, the ORM's registries) out of
+    the garbage collector's sight: a large response allocates enough to trigger full
+    collections, which would otherwise scan them all each time (on an organisation-level
+    metrics page of 10,000 items, about a third of its time)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -147,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.exception("could not recover plans; is the database migrated?")
         if settings.plan_prewarm:
             runner.prewarm()
+        settle_heap()
         try:
             yield
         finally:

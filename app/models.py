@@ -2,6 +2,7 @@
 
 from app.bank.models import BankPool, BankPoolCapacity, BankPoolCover
 from app.db import Base
+from app.metrics.models import UnitTotal
 from app.organisations.models import Organisation, StaffGroup
 from app.plans.models import Plan
 from app.returns.models import IdempotencyKey, LatestLine, Return, ReturnLine, ReturnRevision
@@ -23,4 +24,5 @@ __all__ = [
     "ReturnRevision",
     "StaffGroup",
     "Target",
+    "UnitTotal",
 ]

@@ -1,39 +1,35 @@
-"""Workforce measures from the latest revision of each return (``latest_lines``),
-aggregated by the database.
+"""Workforce measures from the latest revision of each return, read from the running
+totals kept on submission (``unit_totals``, see ``app.metrics.totals``).
 
-Sums are grouped in SQL by unit and staff group; rates are computed from the sums. A
-month an organisation did not return is never counted as zero: it is left out, listed
-in ``missing_periods``, and rates over the window come from the months present.
+A metric is one row: an organisation's or a place's sums in the month and over the
+12-month window ending there; the system's are its places' summed by the database. A
+month an organisation did not return is never counted as zero: it is left out, listed in
+``missing_periods``, and rates over the window come from the months present.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select
+from pydantic import TypeAdapter
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.auth import Principal, Scope
 from app.errors import Forbidden, NotFound, ValidationFailed, field_error
+from app.metrics.models import UnitTotal
 from app.metrics.schemas import Level, MetricItem
+from app.metrics.totals import ALL_GROUPS, WINDOW
 from app.organisations.models import Organisation, StaffGroup
 from app.periods import add_months, period_range
-from app.returns.models import LatestLine, Return
+from app.returns.models import Return
 
 SYSTEM_CODE = "HIOW"
-WINDOW = 12
-POINT_FIELDS = (
-    "staff_in_post_wte",
-    "establishment_wte",
-    "vacancy_wte",
-    "starters_wte",
-    "bank_wte",
-    "agency_wte",
-)
 
 
 def unit_column(level: Level) -> Any:
@@ -44,188 +40,194 @@ def unit_column(level: Level) -> Any:
     return Organisation.code
 
 
-def _latest(*columns: Any) -> Any:
-    """SELECT over the latest revision's lines, with the organisation and staff group."""
-    return (
-        select(*columns)
-        .select_from(LatestLine)
-        .join(Organisation, Organisation.code == LatestLine.organisation_code)
-        .join(StaffGroup, StaffGroup.code == LatestLine.staff_group)
-    )
+def _measures(level: Level, *filters: ColumnElement[bool]) -> Select[Any]:
+    """Rows of ``code``, ``staff_group``, ``period`` and the measures, computed and rounded
+    by the database (in double precision, so that nothing is converted on the way):
+    from the stored totals of places and organisations, the places' summed for the
+    system."""
+    system = level == "system"
+
+    def total(name: str) -> Any:
+        column = getattr(UnitTotal, name)
+        return func.sum(column) if system else column
+
+    def rounded(value: Any, digits: int) -> Any:
+        scale = 10**digits
+        return func.round(value * scale) / scale
+
+    def rate(numerator: Any, denominator: Any) -> Any:
+        # Totals are sums of two-decimal figures: below half a hundredth is nothing.
+        return case((denominator >= 0.005, rounded(numerator / denominator, 4)))
+
+    staff, bank, agency = total("staff_in_post_wte"), total("bank_wte"), total("agency_wte")
+    query = select(
+        (literal(SYSTEM_CODE) if system else UnitTotal.code).label("code"),
+        UnitTotal.staff_group,
+        UnitTotal.period,
+        *(rounded(total(name), 2).label(name) for name in ROUNDED),
+        rate(total("vacancy_wte"), total("establishment_wte")).label("vacancy_rate"),
+        # Leavers per staff-month present, times 12: with every month present this is
+        # leavers over the 12 months / mean staff in post.
+        rate(12 * total("window_leavers_wte"), total("window_staff_in_post_wte")).label(
+            "turnover_rate_12m"
+        ),
+        rate(bank + agency, staff + bank + agency).label("temporary_staffing_share"),
+        case((total("spend_reported") > 0, rounded(total("spend_gbp"), 2))).label(
+            "temporary_staffing_spend_gbp"
+        ),
+        (total("window_synthetic") > 0).label("synthetic"),
+    ).where(UnitTotal.level == ("place" if system else level), *filters)
+    if system:
+        return query.group_by(UnitTotal.staff_group, UnitTotal.period)
+    return query
 
 
-@dataclass
-class Sums:
-    values: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    spend_reported: int = 0
-    synthetic: bool = False
-
-    def add(self, other: Sums) -> None:
-        for key, value in other.values.items():
-            self.values[key] += value
-        self.spend_reported += other.spend_reported
-        self.synthetic = self.synthetic or other.synthetic
-
-
-def _sum_columns(month: str | None = None) -> list[Any]:
-    """Sums of the line fields; with ``month``, of that month's lines only (the rest of
-    the rows then count only in the window sums, ``window_*``)."""
-
-    def only(value: Any) -> Any:
-        return value if month is None else case((LatestLine.period == month, value), else_=None)
-
-    nursing = StaffGroup.counts_as_nursing.is_(True)
-    columns = [
-        *(func.sum(only(getattr(LatestLine, name))).label(name) for name in POINT_FIELDS),
-        func.sum(only(LatestLine.leavers_wte)).label("leavers_wte"),
-        func.sum(
-            only(
-                func.coalesce(LatestLine.bank_spend_gbp, 0)
-                + func.coalesce(LatestLine.agency_spend_gbp, 0)
-            )
-        ).label("spend"),
-        func.count(only(LatestLine.bank_spend_gbp)).label("bank_spend_reported"),
-        func.count(only(LatestLine.agency_spend_gbp)).label("agency_spend_reported"),
-        func.sum(
-            only(
-                case(
-                    (
-                        nursing,
-                        LatestLine.staff_in_post_wte + LatestLine.bank_wte + LatestLine.agency_wte,
-                    ),
-                    else_=0,
-                )
-            )
-        ).label("nursing_capacity_wte"),
-        func.max(case((LatestLine.synthetic.is_(True), 1), else_=0)).label("synthetic"),
-    ]
-    if month is not None:
-        columns += [
-            func.sum(LatestLine.leavers_wte).label("window_leavers_wte"),
-            func.sum(LatestLine.staff_in_post_wte).label("window_staff_in_post_wte"),
-        ]
-    return columns
+ROUNDED = (
+    "staff_in_post_wte",
+    "establishment_wte",
+    "vacancy_wte",
+    "starters_wte",
+    "leavers_wte",
+    "bank_wte",
+    "agency_wte",
+    "nursing_capacity_wte",
+)
+MEASURES = (
+    *ROUNDED,
+    "vacancy_rate",
+    "turnover_rate_12m",
+    "temporary_staffing_share",
+    "temporary_staffing_spend_gbp",
+    "synthetic",
+)
+ITEMS = TypeAdapter(list[MetricItem])
 
 
-def _sums(row: Any) -> Sums:
-    sums = Sums()
-    for name in (*POINT_FIELDS, "leavers_wte", "spend", "nursing_capacity_wte"):
-        sums.values[name] = float(getattr(row, name) or 0)
-    sums.spend_reported = int(row.bank_spend_reported) + int(row.agency_spend_reported)
-    sums.synthetic = bool(row.synthetic)
-    return sums
+def _items(
+    level: Level, rows: Iterable[Sequence[Any]], coverage: Mapping[str, UnitCoverage]
+) -> list[MetricItem]:
+    """Items from rows of ``_measures`` (in its column order) and each unit's coverage of
+    the window; validated in one call, as an organisation-level page has 10,000."""
+    items = []
+    for code, staff_group, period, *values in rows:
+        month = coverage[code].month(period)
+        item = dict(zip(MEASURES, values, strict=True))
+        item["level"] = level
+        item["code"] = code
+        item["staff_group"] = None if staff_group == ALL_GROUPS else staff_group
+        item["period"] = period
+        item["turnover_annualised"] = month.annualised
+        item["missing_periods"] = month.missing
+        item["organisations_covered"] = month.covered
+        item["organisations_expected"] = month.expected
+        items.append(item)
+    return ITEMS.validate_python(items)
 
 
-def _ratio(numerator: float, denominator: float, digits: int = 4) -> float | None:
-    return round(numerator / denominator, digits) if denominator > 0 else None
+@cache
+def window_periods(period: str) -> tuple[str, ...]:
+    """The 12 months of the window ending at ``period``."""
+    return tuple(period_range(add_months(period, -(WINDOW - 1)), period))
+
+
+@dataclass(frozen=True)
+class MonthCoverage:
+    """A unit's returns in one month and the 12-month window ending there."""
+
+    missing: list[str]
+    covered: int
+    expected: int
+    annualised: bool  # the window lacks a month of an organisation returning by its end
 
 
 @dataclass
 class UnitCoverage:
-    """Which months a unit's organisations returned, counted per month."""
+    """Which months a unit's organisations returned, counted per month: every month, or
+    only the month asked for with its window's total (enough when nothing is missing)."""
 
-    first_periods: list[str]  # sorted: each organisation's first return
-    returned: Counter[str]  # period -> organisations with a return
+    first_periods: list[str] = field(default_factory=list)  # each organisation's first return
+    returned: dict[str, int] = field(default_factory=dict)  # period -> organisations
+    window_returned: dict[str, int] = field(default_factory=dict)  # period -> org-months
+    _months: dict[str, MonthCoverage] = field(default_factory=dict)
 
     def expected(self, period: str) -> int:
         """Organisations returning by ``period`` (from their first return on)."""
         return bisect_right(self.first_periods, period)
 
-    def covered(self, period: str) -> int:
-        return self.returned[period]
+    def _window(self, period: str) -> tuple[tuple[str, ...], int, int]:
+        window = window_periods(period)
+        expected = sum(self.expected(p) for p in window)
+        present = self.window_returned.get(period)
+        if present is None:
+            present = sum(self.returned.get(p, 0) for p in window)
+        return window, present, expected
 
-    def missing(self, periods: Sequence[str]) -> list[str]:
-        return [p for p in periods if self.returned[p] < self.expected(p)]
+    def short(self, period: str) -> bool:
+        """Whether an organisation expected in the window ending at ``period`` missed a
+        month of it (no organisation returns before its first return, so the window's
+        org-months fall short of those expected exactly when one is missing)."""
+        _, present, expected = self._window(period)
+        return present < expected
 
-    def months_short(self, periods: Sequence[str]) -> bool:
-        """Whether the window lacks any month of an organisation returning by its end."""
-        present = sum(self.returned[p] for p in periods)
-        return present < self.expected(periods[-1]) * len(periods)
-
-
-def _coverage(
-    session: Session, *, level: Level, code: str | None, first: str, last: str
-) -> dict[str, UnitCoverage]:
-    """Per unit: its organisations' first returns, and how many returned each month of
-    ``first``..``last``, counted by the database."""
-    unit = unit_column(level).label("unit")
-    returning = Return.latest_revision > 0
-    scope = [unit_column(level) == code] if code is not None and level != "system" else []
-    firsts: dict[str, list[str]] = defaultdict(list)
-    for unit_code, first_period in session.execute(
-        select(unit, func.min(Return.period))
-        .join(Organisation, Organisation.code == Return.organisation_code)
-        .where(returning, *scope)
-        .group_by(unit, Return.organisation_code)
-    ):
-        firsts[unit_code].append(first_period)
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for unit_code, period, count in session.execute(
-        select(unit, Return.period, func.count())
-        .join(Organisation, Organisation.code == Return.organisation_code)
-        .where(returning, Return.period >= first, Return.period <= last, *scope)
-        .group_by(unit, Return.period)
-    ):
-        counts[unit_code][period] = count
-    return {
-        unit_code: UnitCoverage(first_periods=sorted(periods), returned=counts[unit_code])
-        for unit_code, periods in firsts.items()
-    }
+    def month(self, period: str) -> MonthCoverage:
+        if period not in self._months:
+            window, present, expected = self._window(period)
+            self._months[period] = MonthCoverage(
+                missing=[p for p in window if self.returned.get(p, 0) < self.expected(p)]
+                if present < expected
+                else [],
+                covered=self.returned.get(period, 0),
+                expected=self.expected(period),
+                annualised=present < self.expected(period) * WINDOW,
+            )
+        return self._months[period]
 
 
-def _members(session: Session, level: Level, code: str | None) -> dict[str, list[str]]:
-    """The organisations of each unit of ``level`` (only ``code`` when given)."""
-    query = select(unit_column(level).label("unit"), Organisation.code)
+def _units(session: Session, level: Level, code: str | None) -> dict[str, UnitCoverage]:
+    """Every unit of ``level`` (only ``code`` when given) with its organisations' first
+    returns."""
+    query = select(
+        unit_column(level).label("unit"), Organisation.code, Organisation.first_return_period
+    )
     if code is not None:
         query = query.where(unit_column(level) == code)
-    members: dict[str, list[str]] = defaultdict(list)
-    for unit, organisation in session.execute(query.order_by(Organisation.code)):
-        members[unit].append(organisation)
-    if code is not None and code not in members:
+    units: dict[str, UnitCoverage] = defaultdict(UnitCoverage)
+    for unit, _organisation, first in session.connection().execute(query):
+        coverage = units[unit]  # a unit whose organisations never returned is still one
+        if first is not None:
+            coverage.first_periods.append(first)
+    if code is not None and code not in units:
         raise NotFound(f"There is no {level} '{code}'.")
-    return members
+    for coverage in units.values():
+        coverage.first_periods.sort()
+    return dict(units)
 
 
-def _item(
-    *,
+def _count_returns(
+    session: Session,
+    units: dict[str, UnitCoverage],
     level: Level,
-    code: str,
-    staff_group: str | None,
-    period: str,
-    point: Sums,
-    window: Sums,
-    coverage: UnitCoverage,
-    window_periods: Sequence[str],
-) -> MetricItem:
-    v = point.values
-    missing = coverage.missing(window_periods)
-    worked = v["staff_in_post_wte"] + v["bank_wte"] + v["agency_wte"]
-    staff_months = window.values["staff_in_post_wte"]
-    return MetricItem(
-        level=level,
-        code=code,
-        staff_group=staff_group,
-        period=period,
-        staff_in_post_wte=round(v["staff_in_post_wte"], 2),
-        establishment_wte=round(v["establishment_wte"], 2),
-        vacancy_wte=round(v["vacancy_wte"], 2),
-        vacancy_rate=_ratio(v["vacancy_wte"], v["establishment_wte"]),
-        # Leavers per staff-month present, times 12: with every month present this is
-        # leavers over the 12 months / mean staff in post.
-        turnover_rate_12m=_ratio(12 * window.values["leavers_wte"], staff_months),
-        turnover_annualised=coverage.months_short(window_periods),
-        starters_wte=round(v["starters_wte"], 2),
-        leavers_wte=round(v["leavers_wte"], 2),
-        bank_wte=round(v["bank_wte"], 2),
-        agency_wte=round(v["agency_wte"], 2),
-        temporary_staffing_share=_ratio(v["bank_wte"] + v["agency_wte"], worked),
-        temporary_staffing_spend_gbp=round(v["spend"], 2) if point.spend_reported else None,
-        nursing_capacity_wte=round(v["nursing_capacity_wte"], 2),
-        missing_periods=missing,
-        organisations_covered=coverage.covered(period),
-        organisations_expected=coverage.expected(period),
-        synthetic=point.synthetic or window.synthetic,
-    )
+    *filters: ColumnElement[bool],
+) -> None:
+    """Fill in the units' returns (and the window's) in the months ``filters`` select."""
+    window = [UnitTotal.staff_group == ALL_GROUPS, *filters]
+    if level == "system":
+        counts = select(
+            literal(SYSTEM_CODE),
+            UnitTotal.period,
+            func.sum(UnitTotal.returned),
+            func.sum(UnitTotal.window_returned),
+        )
+        counts = counts.where(UnitTotal.level == "place", *window).group_by(UnitTotal.period)
+    else:
+        counts = select(
+            UnitTotal.code, UnitTotal.period, UnitTotal.returned, UnitTotal.window_returned
+        )
+        counts = counts.where(UnitTotal.level == level, *window)
+    for unit, period, returned, window_returned in session.connection().execute(counts):
+        if unit in units:
+            units[unit].returned[period] = int(returned)
+            units[unit].window_returned[period] = int(window_returned)
 
 
 def _check_access(principal: Principal, level: Level, code: str | None) -> str | None:
@@ -268,54 +270,24 @@ def metrics(
     period = period or latest_period(session)
     if period is None:
         return []
-    members = _members(session, level, code)
-    first = add_months(period, -(WINDOW - 1))
-    unit = unit_column(level).label("unit")
-    # Every organisation is in some unit: only a single unit needs a filter.
-    filters: list[ColumnElement[bool]] = (
-        [unit_column(level) == code] if code is not None and level != "system" else []
+    units = _units(session, level, code)
+    filters = [UnitTotal.period == period]
+    if code is not None and level != "system":
+        filters.append(UnitTotal.code == code)
+    _count_returns(session, units, level, *filters)
+    # Months of the window only for the units that missed one.
+    short = [unit for unit, coverage in units.items() if coverage.short(period)]
+    if short:
+        window = UnitTotal.period.between(add_months(period, -(WINDOW - 1)), period)
+        scope = [] if level == "system" else [UnitTotal.code.in_(short)]
+        _count_returns(session, units, level, window, *scope)
+    if staff_group is not None:
+        filters.append(UnitTotal.staff_group == staff_group)
+    query = _measures(level, *filters).order_by(
+        "code", case((UnitTotal.staff_group == ALL_GROUPS, 0), else_=1), UnitTotal.staff_group
     )
-    if staff_group is not None:
-        filters.append(LatestLine.staff_group == staff_group)
-    # One pass over the window: the month's sums and the window's, side by side.
-    rows = session.execute(
-        _latest(unit, LatestLine.staff_group, *_sum_columns(period))
-        .where(LatestLine.period >= first, LatestLine.period <= period, *filters)
-        .group_by(unit, LatestLine.staff_group)
-    ).all()
-    coverage = _coverage(session, level=level, code=code, first=first, last=period)
-    window_periods = list(period_range(first, period))
-    nobody = UnitCoverage(first_periods=[], returned=Counter())
-
-    point: dict[tuple[str, str | None], Sums] = defaultdict(Sums)
-    window: dict[tuple[str, str | None], Sums] = defaultdict(Sums)
-    for row in rows:
-        month, whole = _sums(row), Sums()
-        whole.values["leavers_wte"] = float(row.window_leavers_wte or 0)
-        whole.values["staff_in_post_wte"] = float(row.window_staff_in_post_wte or 0)
-        whole.synthetic = month.synthetic
-        for key in ((row.unit, row.staff_group), (row.unit, None)):
-            if key[1] is None and staff_group is not None:
-                continue
-            point[key].add(month)
-            window[key].add(whole)
-    keys = sorted(set(point), key=lambda k: (k[0], k[1] is not None, k[1] or ""))
-    if staff_group is not None:
-        keys = [k for k in keys if k[1] == staff_group]
-    return [
-        _item(
-            level=level,
-            code=unit_code,
-            staff_group=group,
-            period=period,
-            point=point[unit_code, group],
-            window=window[unit_code, group],
-            coverage=coverage.get(unit_code, nobody),
-            window_periods=window_periods,
-        )
-        for unit_code, group in keys
-        if unit_code in members
-    ]
+    rows = [row for row in session.connection().execute(query).all() if row[0] in units]
+    return _items(level, rows, units)
 
 
 def series(
@@ -328,39 +300,26 @@ def series(
     first: str,
     last: str,
 ) -> list[MetricItem]:
-    """One unit's measures month by month: sums grouped by month in the database, the
-    12-month windows rolled up here from those monthly sums."""
+    """One unit's measures month by month (a month with nothing in its window has zeros)."""
     code = _check_access(principal, level, code) or code
-    _members(session, level, code)  # refuses an unknown unit
-    start = add_months(first, -(WINDOW - 1))
-    filters: list[ColumnElement[bool]] = [LatestLine.period >= start, LatestLine.period <= last]
+    units = _units(session, level, code)  # refuses an unknown unit
+    filters = [
+        UnitTotal.staff_group == (staff_group or ALL_GROUPS),
+        UnitTotal.period.between(first, last),
+    ]
     if level != "system":
-        filters.append(unit_column(level) == code)
-    if staff_group is not None:
-        filters.append(LatestLine.staff_group == staff_group)
-    rows = session.execute(
-        _latest(LatestLine.period, *_sum_columns()).where(*filters).group_by(LatestLine.period)
-    ).all()
-    monthly = {row.period: _sums(row) for row in rows}
-    coverage = _coverage(session, level=level, code=code, first=start, last=last).get(
-        code, UnitCoverage(first_periods=[], returned=Counter())
+        filters.append(UnitTotal.code == code)
+    rows = {row.period: row for row in session.connection().execute(_measures(level, *filters))}
+    scope = [] if level == "system" else [UnitTotal.code == code]
+    window = UnitTotal.period.between(add_months(first, -(WINDOW - 1)), last)
+    _count_returns(session, units, level, window, *scope)
+    group = staff_group or ALL_GROUPS
+    nothing = [0.0] * len(ROUNDED) + [None] * 4 + [False]  # nothing in the window
+    return _items(
+        level,
+        (
+            rows.get(period) or (code, group, period, *nothing)
+            for period in period_range(first, last)
+        ),
+        units,
     )
-    items = []
-    for period in period_range(first, last):
-        window = Sums()
-        for month in period_range(add_months(period, -(WINDOW - 1)), period):
-            if month in monthly:
-                window.add(monthly[month])
-        items.append(
-            _item(
-                level=level,
-                code=code,
-                staff_group=staff_group,
-                period=period,
-                point=monthly.get(period, Sums()),
-                window=window,
-                coverage=coverage,
-                window_periods=list(period_range(add_months(period, -(WINDOW - 1)), period)),
-            )
-        )
-    return items

@@ -23,5 +23,8 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     place: Mapped[str] = mapped_column(String(64), index=True)
+    # The month of its first return, kept on submission: from then on it is expected to
+    # return every month.
+    first_return_period: Mapped[str | None] = mapped_column(String(7), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

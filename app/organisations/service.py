@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
+from app.metrics import totals
 from app.organisations.models import Organisation, StaffGroup
 from app.organisations.schemas import OrganisationCreate, OrganisationUpdate
 
@@ -49,7 +50,9 @@ def create_organisation(session: Session, *, data: OrganisationCreate) -> Organi
 
 def update_organisation(session: Session, *, code: str, data: OrganisationUpdate) -> Organisation:
     organisation = get_organisation(session, code=code)
+    place = organisation.place
     for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(organisation, field, getattr(value, "value", value))
     session.flush()
+    totals.move_organisation(session, organisation=code, old=place, new=organisation.place)
     return organisation

@@ -16,11 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth import Principal, Scope
-from app.db import begin_write, utcnow
+from app.db import begin_write, upsert, utcnow
 from app.errors import (
     Conflict,
     FieldError,
@@ -30,6 +29,7 @@ from app.errors import (
     ValidationFailed,
     field_error,
 )
+from app.metrics import totals
 from app.organisations.service import get_organisation, staff_group_codes
 from app.periods import is_period, period_problem
 from app.returns.models import IdempotencyKey, LatestLine, Return, ReturnLine, ReturnRevision
@@ -119,11 +119,9 @@ def etag(revision: int) -> str:
 
 def lock_return(session: Session, *, organisation: str, period: str) -> Return:
     """The return's row, created if need be, locked until the transaction ends."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
     session.execute(
-        insert(Return)
+        upsert(session, Return)
         .values(
             organisation_code=organisation,
             period=period,
@@ -165,12 +163,17 @@ def record_revision(
     session.add(revision)
     session.flush()
     session.add_all(ReturnLine(revision_id=revision.id, **row) for row in rows)
-    session.execute(
-        delete(LatestLine).where(
-            LatestLine.organisation_code == return_row.organisation_code,
-            LatestLine.period == return_row.period,
-        )
+    replaced = LatestLine.organisation_code == return_row.organisation_code
+    replaced &= LatestLine.period == return_row.period
+    totals.replace_return(
+        session,
+        organisation=return_row.organisation_code,
+        period=return_row.period,
+        old=session.scalars(select(LatestLine).where(replaced)).all(),
+        new=rows,
+        synthetic=synthetic,
     )
+    session.execute(delete(LatestLine).where(replaced))
     session.add_all(
         LatestLine(
             organisation_code=return_row.organisation_code,

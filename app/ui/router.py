@@ -50,6 +50,8 @@ from seed.synthetic import SYNTHETIC_LABEL
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["fmt"] = views.fmt
+templates.env.globals["target_name"] = views.plan_target_name
+templates.env.globals["target_fmt"] = views.plan_target_fmt
 templates.env.globals["synthetic_label"] = SYNTHETIC_LABEL
 MAX_COMPARED = 4
 PLAN_WAIT_S = 5.0
@@ -211,9 +213,13 @@ def dashboard(request: Request, session: SessionDep, principal: UiPrincipal) -> 
         name="Hampshire and Isle of Wight",
     )
     names = views.organisation_names(session)
-    places = views.status_rows(views.target_status(session, principal=principal, level="place"), {})
+    places = views.status_rows(
+        views.target_status(session, principal=principal, level="place"), {}, by_unit=True
+    )
     organisations = views.status_rows(
-        views.target_status(session, principal=principal, level="organisation"), names
+        views.target_status(session, principal=principal, level="organisation"),
+        names,
+        by_unit=True,
     )
     return render(
         request,
@@ -242,6 +248,7 @@ def place_page(
             if item.code in members
         ],
         names,
+        by_unit=True,
     )
     return render(
         request,

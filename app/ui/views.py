@@ -40,6 +40,22 @@ MEASURE_FORMAT = {
     "turnover_rate_12m": "percent",
     "agency_wte": "wte",
 }
+# How a plan's target outcomes read: (name, format).
+PLAN_TARGETS = {
+    "nursing_capacity": ("Nursing capacity (WTE)", "wte"),
+    "turnover": ("12-month turnover", "percent"),
+    "agency_reduction": ("Agency use (WTE)", "wte"),
+}
+
+
+def plan_target_name(code: str) -> str:
+    return PLAN_TARGETS.get(code, (code.replace("_", " ").capitalize(), ""))[0]
+
+
+def plan_target_fmt(value: float | None, code: str) -> str:
+    return fmt(value, PLAN_TARGETS.get(code, ("", "number"))[1])
+
+
 # The month-by-month charts of a unit: (measure, title, format).
 UNIT_CHARTS = (
     ("nursing_capacity_wte", "Nursing capacity (WTE)", "wte"),
@@ -120,7 +136,10 @@ class StatusRow:
     synthetic: bool
 
 
-def status_rows(items: Iterable[TargetStatus], names: dict[str, str]) -> list[StatusRow]:
+def status_rows(
+    items: Iterable[TargetStatus], names: dict[str, str], *, by_unit: bool = False
+) -> list[StatusRow]:
+    """Rows of a status table; ``by_unit`` keeps each unit's targets together."""
     rows = []
     for item in items:
         kind = MEASURE_FORMAT.get(item.measure, "number")
@@ -143,6 +162,8 @@ def status_rows(items: Iterable[TargetStatus], names: dict[str, str]) -> list[St
                 synthetic=item.synthetic,
             )
         )
+    if by_unit:
+        rows.sort(key=lambda row: row.name)  # stable: targets keep their order
     return rows
 
 

@@ -9,7 +9,7 @@
   }
   var specs = JSON.parse(source.textContent);
   var palette = ["#005eb8", "#d5281b", "#007f3b", "#ed8b00", "#330072", "#00a499", "#7c2855", "#425563"];
-  var percent = new Intl.NumberFormat("en-GB", { style: "percent", maximumFractionDigits: 1 });
+  var percent = new Intl.NumberFormat("en-GB", { style: "percent", maximumFractionDigits: 2 });
   var wte = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 1 });
   var gbp = new Intl.NumberFormat("en-GB", { style: "currency", currency: "GBP", maximumFractionDigits: 0 });
 

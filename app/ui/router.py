@@ -279,6 +279,7 @@ def organisation_page(
         charts=unit.charts,
         organisation_rows=[],
         place=organisation.place,
+        place_link=principal.has(Scope.READ),
         synthetic=unit.synthetic,
     )
 

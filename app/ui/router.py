@@ -314,6 +314,7 @@ def _plans_page(
         "plans.html",
         principal=principal,
         plans=[plans_service.to_summary(plan) for plan in rows],
+        synthetic=any(plan.inputs.get("synthetic_data") for plan in rows),
         total=total,
         can_request=principal.has(Scope.PLANS_WRITE),
         form=form or dict(PLAN_FORM_DEFAULTS),

@@ -497,6 +497,10 @@ def test_tables_and_charts_are_accessible(every_page: dict[str, str]) -> None:
         assert links.canvases == links.chart_tables, path  # each chart has its data table
         assert html.count("<h1") == 1, path
     assert every_page["/ui/"].count("<canvas") == 4
+    for path, html in every_page.items():
+        # Every page that shows figures says they are synthetic demo data.
+        if path not in ("/ui/sign-in", "/ui/organisations/NOPE"):
+            assert "Synthetic demo data" in html, path
     assert "Green — " in every_page["/ui/"] or "Red — " in every_page["/ui/"]
 
 

@@ -477,6 +477,15 @@ def compare_page(
         )
     plans = [_plan(session, principal, plan_id) for plan_id in ids]
     differ, same = views.scenario_differences(plans)
+    names = views.organisation_names(session)
+    places = views.organisation_places(session)
+    by_place = [
+        {
+            row.key: row
+            for row in views.allocation_breakdowns(p, names=names, places=places)["place"]
+        }
+        for p in plans
+    ]
     return render(
         request,
         "compare.html",
@@ -484,6 +493,8 @@ def compare_page(
         plans=plans,
         differ=differ,
         same=same,
+        places=sorted({place for breakdown in by_place for place in breakdown}),
+        by_place=by_place,
         charts=views.comparison_charts(plans),
         synthetic=any(p.synthetic_data for p in plans),
     )

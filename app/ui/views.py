@@ -86,8 +86,11 @@ def fmt(value: float | None, kind: str) -> str:
 
 
 def chart_json(charts: Sequence[dict[str, Any]]) -> str:
-    """The charts of a page, for its ``<script type="application/json">`` element."""
-    return json.dumps({chart["id"]: chart for chart in charts}, separators=(",", ":"))
+    """The charts of a page, for its ``<script type="application/json">`` element: with
+    ``<``, ``>`` and ``&`` escaped, so that no label (a place's name is an admin's to set)
+    can close the element."""
+    text = json.dumps({chart["id"]: chart for chart in charts}, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def chart(

@@ -3,6 +3,7 @@ sites, organisation isolation, the security headers, and nothing fetched from el
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
 from app.ui.security import CONTENT_SECURITY_POLICY, COOKIE_NAME
-from app.ui.views import RAG_TEXT, fmt
+from app.ui.views import RAG_TEXT, chart, chart_json, fmt
 from seed.load import load_demo
 from tests.conftest import TokenFactory, bearer
 
@@ -522,3 +523,26 @@ def test_every_ui_response_carries_the_security_headers(
 
 def test_ui_routes_stay_out_of_the_openapi_document(app: FastAPI) -> None:
     assert not [path for path in app.openapi()["paths"] if path.startswith("/ui")]
+
+
+def test_names_an_admin_sets_cannot_break_out_of_a_page(
+    browser: TestClient, lead: str, demo: None, admin_headers: dict[str, str]
+) -> None:
+    hostile = "</script><script>alert(1)</script>"
+    response = browser.patch(
+        "/v1/organisations/R1F", json={"place": hostile}, headers=admin_headers
+    )
+    assert response.status_code == 200, response.text
+    sign_in(browser, lead)
+    page = browser.get("/ui/")
+    assert page.status_code == 200
+    assert hostile not in page.text
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page.text  # in the tables
+
+
+def test_chart_data_cannot_close_its_script_element() -> None:
+    hostile = "</script><script>alert(1)</script> & more"
+    text = chart_json([chart("c", hostile, [hostile], [{"label": hostile, "data": [1.0]}])])
+    assert not set("<>&") & set(text)
+    decoded = json.loads(text)["c"]
+    assert decoded["title"] == decoded["labels"][0] == decoded["datasets"][0]["label"] == hostile

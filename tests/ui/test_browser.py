@@ -226,7 +226,7 @@ def value(cell: WebElement) -> float:
 def status_cells(driver: WebDriver, table_id: str) -> dict[tuple[str, str], WebElement]:
     return {
         (row.get_attribute("data-unit") or "", row.get_attribute("data-target") or ""): row
-        for row in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr[data-unit]")
+        for row in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} .status-item")
     }
 
 
@@ -346,7 +346,7 @@ def test_a_workforce_lead_signs_in_reads_the_dashboard_plans_and_compares(
         for i in served.api("/v1/targets/status?level=place")["items"]
         if i["code"] == "Southampton"
     ]
-    rows = driver.find_elements(By.CSS_SELECTOR, "#status-unit tbody tr")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#status-unit .status-item")
     assert [r.find_element(By.CSS_SELECTOR, "[data-field=rag]").text for r in rows] == [
         RAG_TEXT[i["rag"]] for i in place_items
     ]

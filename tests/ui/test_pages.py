@@ -204,36 +204,49 @@ def test_sign_in_goes_back_only_to_the_ui(
 # What each token sees ------------------------------------------------------------------
 
 
+VOID_ELEMENTS = frozenset({"br", "img", "input", "meta", "link", "hr", "col", "wbr"})
+
+
 class Rows(HTMLParser):
-    """``data-*`` attributes of the rows and cells of one table, by id."""
+    """The rated items (``.status-item``: a row, or a cell of a matrix) of one table, by id,
+    with the ``data-value`` and the text of each ``data-field`` inside them."""
 
     def __init__(self, table_id: str) -> None:
         super().__init__()
         self.table_id = table_id
-        self.depth = 0
+        self.inside = False
         self.rows: list[dict[str, Any]] = []
-        self.cell: dict[str, str] | None = None
+        self.field: str | None = None
+        self.depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {k: v or "" for k, v in attrs}
-        if tag == "table" and attributes.get("id") == self.table_id:
-            self.depth = 1
-        elif self.depth and tag == "tr" and "data-unit" in attributes:
+        if tag == "table":
+            self.inside = attributes.get("id") == self.table_id
+        if not self.inside:
+            return
+        if self.field is not None and tag not in VOID_ELEMENTS:
+            self.depth += 1
+        if "status-item" in attributes.get("class", "").split():
             self.rows.append({**attributes, "cells": {}, "texts": {}})
-        elif self.depth and self.rows and tag == "td" and "data-field" in attributes:
-            self.cell = attributes
-            self.rows[-1]["cells"][attributes["data-field"]] = attributes.get("data-value", "")
-            self.rows[-1]["texts"][attributes["data-field"]] = ""
+        elif self.rows and "data-field" in attributes and self.field is None:
+            self.field = attributes["data-field"]
+            self.depth = 0
+            self.rows[-1]["cells"][self.field] = attributes.get("data-value", "")
+            self.rows[-1]["texts"][self.field] = ""
 
     def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.rows[-1]["texts"][self.cell["data-field"]] += data
+        if self.field is not None:
+            self.rows[-1]["texts"][self.field] += data
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "td":
-            self.cell = None
         if tag == "table":
-            self.depth = 0
+            self.inside = False
+        if self.field is not None and tag not in VOID_ELEMENTS:
+            if self.depth == 0:
+                self.field = None
+            else:
+                self.depth -= 1
 
 
 def status_table(html: str, table_id: str) -> list[dict[str, Any]]:

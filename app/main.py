@@ -37,6 +37,7 @@ from app.returns.router import router as returns_router
 from app.targets.router import router as targets_router
 from app.tokens.router import router as tokens_router
 from app.tokens.service import ensure_environment_admin
+from app.ui.router import install as install_ui
 
 log = logging.getLogger("app")
 
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plans_router)
     app.include_router(metrics_router)
     app.include_router(targets_router)
+    install_ui(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

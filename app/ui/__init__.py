@@ -1,0 +1,1 @@
+"""Browser pages for workforce leads, served under ``/ui/``."""

@@ -1,0 +1,502 @@
+"""What the pages show, built from the service functions the API uses (never recomputed).
+
+Figures are formatted here once, so that a page and its data tables say the same thing;
+charts are plain dictionaries embedded in the page as JSON and drawn by ``ui.js``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth import Principal
+from app.metrics import service as metrics_service
+from app.metrics.schemas import Level, MetricItem
+from app.organisations import service as organisations_service
+from app.plans.schemas import Allocation, PlanRead
+from app.returns.models import Return
+from app.targets import service as targets_service
+from app.targets.schemas import TargetStatus
+
+RAG_TEXT = {
+    "green": "Green — on track",
+    "amber": "Amber — within 10% of the trajectory",
+    "red": "Red — off track",
+    "unknown": "Unknown — no data",
+}
+TARGET_NAMES = {
+    "nursing_capacity_growth": "Nursing capacity growth",
+    "turnover_rate": "12-month turnover",
+    "agency_reduction": "Agency use reduction",
+}
+MEASURE_FORMAT = {
+    "nursing_capacity_wte": "wte",
+    "turnover_rate_12m": "percent",
+    "agency_wte": "wte",
+}
+# How a plan's target outcomes read: (name, format).
+PLAN_TARGETS = {
+    "nursing_capacity": ("Nursing capacity (WTE)", "wte"),
+    "turnover": ("12-month turnover", "percent"),
+    "agency_reduction": ("Agency use (WTE)", "wte"),
+}
+
+
+def plan_target_name(code: str) -> str:
+    return PLAN_TARGETS.get(code, (code.replace("_", " ").capitalize(), ""))[0]
+
+
+def plan_target_fmt(value: float | None, code: str) -> str:
+    return fmt(value, PLAN_TARGETS.get(code, ("", "number"))[1])
+
+
+# The month-by-month charts of a unit: (measure, title, format).
+UNIT_CHARTS = (
+    ("nursing_capacity_wte", "Nursing capacity (WTE)", "wte"),
+    ("turnover_rate_12m", "12-month turnover rate", "percent"),
+    ("vacancy_rate", "Vacancy rate", "percent"),
+    ("temporary_staffing_share", "Temporary staffing share (bank and agency)", "percent"),
+)
+# Which target a chart's measure is held to, so its target value can be drawn.
+CHART_TARGET = {
+    "nursing_capacity_wte": "nursing_capacity_growth",
+    "turnover_rate_12m": "turnover_rate",
+}
+
+
+def fmt(value: float | None, kind: str) -> str:
+    """A figure as the pages print it."""
+    if value is None:
+        return "—"
+    if kind == "percent":
+        return f"{value * 100:.1f}%"
+    if kind == "gbp":
+        return f"£{value:,.0f}"
+    if kind == "wte":
+        return f"{value:,.1f}"
+    if kind == "price":
+        return f"£{value:,.2f}"
+    return f"{value:g}"
+
+
+def chart_json(charts: Sequence[dict[str, Any]]) -> str:
+    """The charts of a page, for its ``<script type="application/json">`` element: with
+    ``<``, ``>`` and ``&`` escaped, so that no label (a place's name is an admin's to set)
+    can close the element."""
+    text = json.dumps({chart["id"]: chart for chart in charts}, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def chart(
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    datasets: Sequence[dict[str, Any]],
+    *,
+    kind: str = "line",
+    format: str = "wte",
+    label_heading: str = "Month",
+    stacked: bool = False,
+) -> dict[str, Any]:
+    """A chart and, from the same numbers, its data table."""
+    return {
+        "id": chart_id,
+        "title": title,
+        "kind": kind,
+        "format": format,
+        "stacked": stacked,
+        "label_heading": label_heading,
+        "labels": list(labels),
+        "datasets": [
+            {**dataset, "display": [fmt(v, format) for v in dataset["data"]]}
+            for dataset in datasets
+        ],
+    }
+
+
+@dataclass
+class StatusRow:
+    level: str
+    code: str
+    name: str
+    target: str
+    target_name: str
+    baseline_period: str
+    baseline: str
+    latest_period: str | None
+    latest: str
+    latest_value: float | None
+    required: str
+    target_value: str
+    rag: str
+    rag_text: str
+    synthetic: bool
+
+
+def status_rows(
+    items: Iterable[TargetStatus], names: dict[str, str], *, by_unit: bool = False
+) -> list[StatusRow]:
+    """Rows of a status table; ``by_unit`` keeps each unit's targets together."""
+    rows = []
+    for item in items:
+        kind = MEASURE_FORMAT.get(item.measure, "number")
+        rows.append(
+            StatusRow(
+                level=item.level,
+                code=item.code,
+                name=names.get(item.code, item.code),
+                target=item.target,
+                target_name=TARGET_NAMES.get(item.target, item.target),
+                baseline_period=item.baseline_period,
+                baseline=fmt(item.baseline, kind),
+                latest_period=item.latest_period,
+                latest=fmt(item.latest, kind),
+                latest_value=item.latest,
+                required=fmt(item.required, kind),
+                target_value=fmt(item.target_value, kind),
+                rag=item.rag,
+                rag_text=RAG_TEXT[item.rag],
+                synthetic=item.synthetic,
+            )
+        )
+    if by_unit:
+        rows.sort(key=lambda row: row.name)  # stable: targets keep their order
+    return rows
+
+
+def organisation_names(session: Session) -> dict[str, str]:
+    return {o.code: o.name for o in organisations_service.list_organisations(session)}
+
+
+def organisation_places(session: Session) -> dict[str, str]:
+    return {o.code: o.place for o in organisations_service.list_organisations(session)}
+
+
+def first_period(session: Session) -> str | None:
+    """The first month with a return: where the charts begin."""
+    return session.scalar(select(func.min(Return.period)).where(Return.latest_revision > 0))
+
+
+def target_status(
+    session: Session, *, principal: Principal, level: Level, code: str | None = None
+) -> list[TargetStatus]:
+    items = targets_service.status(session, principal=principal, level=level)
+    return [item for item in items if code is None or item.code == code]
+
+
+@dataclass
+class UnitView:
+    level: Level
+    code: str
+    name: str
+    first: str | None
+    last: str | None
+    status: list[StatusRow]
+    charts: list[dict[str, Any]] = field(default_factory=list)
+    synthetic: bool = False
+    missing_periods: list[str] = field(default_factory=list)
+
+
+def unit_view(
+    session: Session, *, principal: Principal, level: Level, code: str, name: str
+) -> UnitView:
+    """A unit's standing against the targets and its measures month by month."""
+    first, last = first_period(session), metrics_service.latest_period(session)
+    series: list[MetricItem] = []
+    if first is not None and last is not None:
+        # The series first: it refuses a unit the principal may not see, or does not exist.
+        series = metrics_service.series(
+            session,
+            principal=principal,
+            level=level,
+            code=code,
+            staff_group=None,
+            first=first,
+            last=last,
+        )
+    statuses = target_status(session, principal=principal, level=level, code=code)
+    targets = {s.target: s for s in statuses}
+    labels = [item.period for item in series]
+    charts = []
+    for measure, title, kind in UNIT_CHARTS:
+        datasets: list[dict[str, Any]] = [
+            {"label": title, "data": [getattr(item, measure) for item in series]}
+        ]
+        target = targets.get(CHART_TARGET.get(measure, ""))
+        if target is not None and target.target_value is not None:
+            datasets.append(
+                {
+                    "label": "Target",
+                    "data": [target.target_value for _ in series],
+                    "dashed": True,
+                }
+            )
+        charts.append(chart(f"{level}-{measure}", title, labels, datasets, format=kind))
+    return UnitView(
+        level=level,
+        code=code,
+        name=name,
+        first=first,
+        last=last,
+        status=status_rows(statuses, {code: name}),
+        charts=charts,
+        synthetic=any(item.synthetic for item in series) or any(s.synthetic for s in statuses),
+        missing_periods=series[-1].missing_periods if series else [],
+    )
+
+
+# Plans ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Breakdown:
+    """Bank allocated over the horizon, grouped one way."""
+
+    key: str
+    name: str
+    wte_months: float
+    mean_wte: float
+    cost: float
+
+
+def allocation_breakdowns(
+    plan: PlanRead, *, names: dict[str, str], places: dict[str, str]
+) -> dict[str, list[Breakdown]]:
+    """The plan's allocation rows summed by place, organisation and staff group."""
+    groupings: dict[str, Callable[[Allocation], str]] = {
+        "place": lambda row: places.get(row.organisation, "?"),
+        "organisation": lambda row: row.organisation,
+        "staff_group": lambda row: row.staff_group,
+    }
+    result: dict[str, list[Breakdown]] = {}
+    for grouping, key_of in groupings.items():
+        wte: dict[str, float] = defaultdict(float)
+        cost: dict[str, float] = defaultdict(float)
+        for row in plan.allocations or []:
+            key = key_of(row)
+            wte[key] += row.wte
+            cost[key] += row.cost
+        result[grouping] = [
+            Breakdown(
+                key=key,
+                name=names.get(key, key) if grouping == "organisation" else key,
+                wte_months=round(wte[key], 2),
+                mean_wte=round(wte[key] / plan.months, 2),
+                cost=round(cost[key], 2),
+            )
+            for key in sorted(wte, key=lambda k: (-wte[k], k))
+        ]
+    return result
+
+
+@dataclass
+class PoolPrice:
+    pool: str
+    highest: float
+    highest_period: str
+    months_priced: int
+    total: float
+
+
+def pool_priorities(plan: PlanRead, *, limit: int = 10) -> list[PoolPrice]:
+    """The pools whose next WTE is worth most: the highest monthly shadow price first."""
+    by_pool: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for price in plan.pool_shadow_prices or []:
+        by_pool[price.pool].append((price.value, price.period))
+    rows = []
+    for pool, values in by_pool.items():
+        highest, highest_period = max(values, key=lambda v: (v[0], v[1]))
+        if highest <= 0:
+            continue
+        rows.append(
+            PoolPrice(
+                pool=pool,
+                highest=round(highest, 2),
+                highest_period=highest_period,
+                months_priced=sum(1 for v, _ in values if v > 0),
+                total=round(sum(v for v, _ in values), 2),
+            )
+        )
+    rows.sort(key=lambda r: (-r.highest, -r.total, r.pool))
+    return rows[:limit]
+
+
+def plan_charts(plan: PlanRead, *, places: dict[str, str]) -> list[dict[str, Any]]:
+    """Trajectories against the targets, bank use by place, and cost against do-nothing."""
+    system = plan.system or []
+    labels = [month.period for month in system]
+    charts = [
+        chart(
+            "plan-nursing",
+            "Nursing capacity against its target trajectory (WTE)",
+            labels,
+            [
+                {"label": "Plan", "data": [m.nursing_capacity_wte for m in system]},
+                {
+                    "label": "Target trajectory",
+                    "data": [m.nursing_capacity_trajectory_wte for m in system],
+                    "dashed": True,
+                },
+            ],
+        ),
+        chart(
+            "plan-turnover",
+            "12-month turnover against its target",
+            labels,
+            [
+                {"label": "Plan", "data": [m.turnover_rate_12m for m in system]},
+                {
+                    "label": "Target",
+                    "data": [m.turnover_target for m in system],
+                    "dashed": True,
+                },
+            ],
+            format="percent",
+        ),
+    ]
+    by_place: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for row in plan.allocations or []:
+        by_place[places.get(row.organisation, "?")][row.period] += row.wte
+    charts.append(
+        chart(
+            "plan-bank-by-place",
+            "Bank WTE allocated, by place of the organisation served",
+            labels,
+            [
+                {"label": place, "data": [round(by_place[place].get(p, 0.0), 2) for p in labels]}
+                for place in sorted(by_place)
+            ],
+            kind="bar",
+            stacked=True,
+        )
+    )
+    if plan.cost is not None and plan.do_nothing_cost is not None:
+        charts.append(
+            chart(
+                "plan-cost",
+                "Total cost over the horizon: this plan against doing nothing",
+                ["This plan", "Do nothing"],
+                [{"label": "Total cost (GBP)", "data": [plan.cost.total, plan.do_nothing_cost]}],
+                kind="bar",
+                format="gbp",
+                label_heading="Plan",
+            )
+        )
+    return charts
+
+
+SCENARIO_LABELS = {
+    "start": "First month",
+    "months": "Horizon (months)",
+    "organisations": "Organisations",
+    "pools": "Bank pools",
+    "nursing_capacity_growth": "Nursing capacity growth (gamma)",
+    "target_period": "Target month (t*)",
+    "turnover_target": "Turnover target (tau)",
+    "agency_reduction": "Agency reduction (alpha)",
+    "min_fill_rate": "Minimum fill rate (f)",
+    "temporary_staffing_cap": "Temporary staffing cap (q)",
+    "pipeline_factor": "Pipeline factor",
+    "establishment_growth": "Establishment growth",
+    "agency_cost_per_wte_month": "Agency cost per WTE-month",
+    "unfilled_penalty_per_wte_month": "Unfilled penalty per WTE-month",
+    "turnover_sensitivity": "Turnover sensitivity (beta)",
+    "pool_capacity_wte": "Pool capacity (WTE)",
+    "island_mainland_allowed": "Island and mainland share pools",
+    "travel_cost_per_wte_month": "Travel cost per WTE-month (k)",
+    "time_limit_s": "Solver time limit (s)",
+}
+DEFAULT_TEXT = "default"
+
+
+def scenario_text(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{k}: {v:g}" if isinstance(v, float) else f"{k}: {v}" for k, v in value.items()
+        )
+    return str(value)
+
+
+def scenario_rows(plan: PlanRead) -> list[tuple[str, str, str]]:
+    """(key, label, value) of what the plan's request set; the rest is the default."""
+    request = {"start": plan.start, "months": plan.months, **plan.scenario}
+    return [(key, SCENARIO_LABELS.get(key, key), scenario_text(v)) for key, v in request.items()]
+
+
+@dataclass
+class ScenarioDifference:
+    key: str
+    label: str
+    values: list[str]
+
+
+def scenario_differences(
+    plans: Sequence[PlanRead],
+) -> tuple[list[ScenarioDifference], list[ScenarioDifference]]:
+    """The scenario keys whose values differ between the plans, and those that agree."""
+    requests = [{"start": p.start, "months": p.months, **p.scenario} for p in plans]
+    keys = [k for k in SCENARIO_LABELS if any(k in r for r in requests)]
+    keys += sorted({k for r in requests for k in r} - set(keys))
+    differ: list[ScenarioDifference] = []
+    same: list[ScenarioDifference] = []
+    for key in keys:
+        raw = [r.get(key, DEFAULT_TEXT) for r in requests]
+        row = ScenarioDifference(
+            key=key,
+            label=SCENARIO_LABELS.get(key, key),
+            values=[DEFAULT_TEXT if v == DEFAULT_TEXT else scenario_text(v) for v in raw],
+        )
+        (differ if any(v != raw[0] for v in raw[1:]) else same).append(row)
+    return differ, same
+
+
+def comparison_charts(plans: Sequence[PlanRead]) -> list[dict[str, Any]]:
+    labels = sorted({m.period for p in plans for m in p.system or []})
+    series: list[dict[str, Any]] = []
+    turnover: list[dict[str, Any]] = []
+    for plan in plans:
+        by_period = {m.period: m for m in plan.system or []}
+        series.append(
+            {
+                "label": f"Plan {plan.id}",
+                "data": [
+                    by_period[p].nursing_capacity_wte if p in by_period else None for p in labels
+                ],
+            }
+        )
+        turnover.append(
+            {
+                "label": f"Plan {plan.id}",
+                "data": [
+                    by_period[p].turnover_rate_12m if p in by_period else None for p in labels
+                ],
+            }
+        )
+    return [
+        chart("compare-nursing", "Nursing capacity by plan (WTE)", labels, series),
+        chart("compare-turnover", "12-month turnover by plan", labels, turnover, format="percent"),
+        chart(
+            "compare-cost",
+            "Total cost over the horizon by plan, and doing nothing",
+            [f"Plan {p.id}" for p in plans],
+            [
+                {"label": "Plan", "data": [p.cost.total if p.cost else None for p in plans]},
+                {"label": "Do nothing", "data": [p.do_nothing_cost for p in plans]},
+            ],
+            kind="bar",
+            format="gbp",
+            label_heading="Plan",
+        ),
+    ]

@@ -3,7 +3,7 @@
 from app.bank.models import BankPool, BankPoolCapacity, BankPoolCover
 from app.db import Base
 from app.organisations.models import Organisation, StaffGroup
-from app.plans.models import Plan
+from app.plans.models import Plan, PlanSweep
 from app.returns.models import IdempotencyKey, LatestLine, Return, ReturnLine, ReturnRevision
 from app.targets.models import Target
 from app.tokens.models import ApiToken
@@ -18,6 +18,7 @@ __all__ = [
     "LatestLine",
     "Organisation",
     "Plan",
+    "PlanSweep",
     "Return",
     "ReturnLine",
     "ReturnRevision",

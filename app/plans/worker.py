@@ -24,7 +24,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import make_engine, make_sessionmaker, utcnow
+from app.db import begin_write, make_engine, make_sessionmaker, utcnow
 from app.plans.models import Plan, PlanState
 
 log = logging.getLogger("app.plans.worker")
@@ -186,7 +186,10 @@ def run_plan(
 
     sessions = sessions_for(database_url)
     identity = process_identity()
-    with sessions.begin() as session:
+    with sessions() as session:
+        # The claim reads, then writes: on SQLite take the write lock first, so that two
+        # workers claiming at once queue rather than fail to upgrade their locks.
+        begin_write(session)
         refused = _claim(
             session,
             plan_id=plan_id,
@@ -194,6 +197,7 @@ def run_plan(
             stale_after_s=stale_after_s,
             max_attempts=max_attempts,
         )
+        session.commit()
         if refused is not None:
             return refused
         inputs = session.scalars(select(Plan.inputs).where(Plan.id == plan_id)).one()

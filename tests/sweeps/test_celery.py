@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from kombu import Connection
+from kombu.connection import Connection
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,7 +46,7 @@ SIX_COSTS = {(12, 50): 1900.0, (12, 100): 2000.0, (6, 50): 2400.0, (6, 100): 240
 
 def reachable(url: str) -> bool:
     try:
-        with Connection(url, connect_timeout=2) as connection:
+        with Connection(url, connect_timeout=2) as connection:  # type: ignore[no-untyped-call]
             connection.ensure_connection(max_retries=1, interval_start=0, timeout=3)
     except Exception:
         return False
@@ -337,7 +337,7 @@ def test_a_whole_worker_killed_on_rabbitmq_loses_nothing(
             assert again.attempts == 2
             assert again.runner != victim.runner
     finally:
-        with Connection(amqp) as connection:
+        with Connection(amqp) as connection:  # type: ignore[no-untyped-call]
             connection.default_channel.queue_delete(on_rabbit.plan_queue)
 
 

@@ -58,6 +58,8 @@ UNREACHABLE = (
 class CeleryEngine:
     """Hands plans to Celery workers; the plan rows stay the source of truth."""
 
+    submit_blocks = True
+
     def __init__(self, *, settings: Settings) -> None:
         self.settings = settings
         self.celery = make_celery(settings)

@@ -89,7 +89,11 @@ async def create_plan(
         owner=runner.identity,
     )
     try:
-        future = await run_in_threadpool(runner.submit, plan_id)
+        future = (
+            await run_in_threadpool(runner.submit, plan_id)
+            if runner.submit_blocks
+            else runner.submit(plan_id)
+        )
     except ServiceUnavailable:
         # Nobody will ever solve it: the plan was not accepted, so it is not kept.
         await run_in_threadpool(service.discard_plan, session, plan_id=plan_id)

@@ -50,6 +50,9 @@ class PlanEngine(Protocol):
     or Celery workers (``app.plans.queue.CeleryEngine``)."""
 
     identity: str
+    # Whether submit waits on the network (publishing to a broker): then it is called off
+    # the event loop. The embedded pool's submit returns at once.
+    submit_blocks: bool
 
     def check_available(self) -> None: ...
 
@@ -66,6 +69,8 @@ class PlanEngine(Protocol):
 
 class PlanRunner:
     """A pool of worker processes solving plans for one API process."""
+
+    submit_blocks = False
 
     def __init__(
         self,

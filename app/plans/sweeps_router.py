@@ -75,7 +75,11 @@ async def create_sweep(
         settings=request.app.state.settings,
         owner=runner.identity,
     )
-    stranded = await run_in_threadpool(_submit_all, runner, plan_ids)
+    stranded = (
+        await run_in_threadpool(_submit_all, runner, plan_ids)
+        if runner.submit_blocks
+        else _submit_all(runner, plan_ids)
+    )
     if stranded:
         await run_in_threadpool(
             sweeps.fail_unsubmitted,

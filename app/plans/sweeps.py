@@ -300,7 +300,7 @@ def table_rows(sweep: SweepRead) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"index": point.index, **point.values}
         row.update({field: getattr(point, field) for field in TABLE_FIELDS})
         for name, met in (point.targets_met or {}).items():
-            row[f"{name}_met"] = met
+            row[f"{name}_met"] = "true" if met else "false"
             row[f"{name}_shortfall"] = (point.shortfalls or {}).get(name)
         rows.append(row)
     return rows

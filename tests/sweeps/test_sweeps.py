@@ -103,6 +103,7 @@ def test_a_sweep_of_two_keys_tabulates_each_point_as_worked_out_by_hand(
     ]
     assert "nursing_capacity_met" in rows[0]
     assert "nursing_capacity_shortfall" in rows[0]
+    assert {r["nursing_capacity_met"] for r in rows} == {"true"}
     assert [float(r["total_cost"]) for r in rows] == [1900.0, 2000.0, 3000.0, 3000.0]
     assert [r["plan_id"] for r in rows] == [p["plan_id"] for p in sweep["points"]]
 

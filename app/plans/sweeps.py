@@ -233,19 +233,18 @@ def get_sweep(session: Session, *, sweep_id: str) -> PlanSweep:
     return sweep
 
 
-def _point(plan: Plan) -> SweepPoint:
-    result: dict[str, Any] = plan.result or {}
-    targets: dict[str, dict[str, Any]] | None = result.get("targets")
-    cost = result.get("cost") or {}
+def _point(row: Any) -> SweepPoint:
+    summary: dict[str, Any] = row.summary or {}
+    targets: dict[str, dict[str, Any]] | None = summary.get("targets")
     return SweepPoint(
-        index=plan.sweep_index or 0,
-        values=plan.sweep_point or {},
-        plan_id=plan.id,
-        state=plan.state,
-        status=plan.status,
-        total_cost=cost.get("total"),
-        do_nothing_cost=result.get("do_nothing_cost"),
-        saving=result.get("saving"),
+        index=row.sweep_index or 0,
+        values=row.sweep_point or {},
+        plan_id=row.id,
+        state=row.state,
+        status=row.status,
+        total_cost=summary.get("total_cost"),
+        do_nothing_cost=summary.get("do_nothing_cost"),
+        saving=summary.get("saving"),
         targets_met=None if targets is None else {k: t["met"] for k, t in targets.items()},
         shortfalls=None if targets is None else {k: t["shortfall"] for k, t in targets.items()},
         nursing_shadow_price=(targets or {}).get(NURSING_TARGET, {}).get("shadow_price"),
@@ -253,10 +252,20 @@ def _point(plan: Plan) -> SweepPoint:
 
 
 def to_read(session: Session, sweep: PlanSweep) -> SweepRead:
-    plans = session.scalars(
-        select(Plan).where(Plan.sweep_id == sweep.id).order_by(Plan.sweep_index)
+    # The summaries, not the results: a point's whole result is some 400 kB at HIOW scale.
+    rows = session.execute(
+        select(
+            Plan.id,
+            Plan.state,
+            Plan.status,
+            Plan.sweep_index,
+            Plan.sweep_point,
+            Plan.summary,
+        )
+        .where(Plan.sweep_id == sweep.id)
+        .order_by(Plan.sweep_index)
     ).all()
-    points = [_point(plan) for plan in plans]
+    points = [_point(row) for row in rows]
     done = sum(p.state == PlanState.FINISHED for p in points)
     failed = sum(p.state == PlanState.FAILED for p in points)
     if done + failed == sweep.total:

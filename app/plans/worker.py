@@ -169,6 +169,20 @@ def _heartbeat(
     return stop, thread
 
 
+def summarise(result: dict[str, Any]) -> dict[str, Any]:
+    """The figures a sweep's table shows of a plan's result."""
+    cost = result.get("cost") or {}
+    return {
+        "total_cost": cost.get("total"),
+        "do_nothing_cost": result.get("do_nothing_cost"),
+        "saving": result.get("saving"),
+        "targets": {
+            name: {key: target.get(key) for key in ("met", "shortfall", "shadow_price")}
+            for name, target in (result.get("targets") or {}).items()
+        },
+    }
+
+
 def run_plan(
     database_url: str,
     plan_id: str,
@@ -234,6 +248,7 @@ def run_plan(
                 status=outcome.status,
                 message=outcome.message,
                 result=outcome.result,
+                summary=summarise(outcome.result),
                 finished_at=utcnow(),
             )
         )

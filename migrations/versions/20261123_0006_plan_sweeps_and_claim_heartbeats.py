@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('sweep_id', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('sweep_index', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('sweep_point', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('summary', sa.JSON(), nullable=True))
         batch_op.create_index(batch_op.f('ix_plans_sweep_id'), ['sweep_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_plans_sweep_id_plan_sweeps'), 'plan_sweeps', ['sweep_id'], ['id'])
 
@@ -45,6 +46,7 @@ def downgrade() -> None:
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_plans_sweep_id_plan_sweeps'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_plans_sweep_id'))
+        batch_op.drop_column('summary')
         batch_op.drop_column('sweep_point')
         batch_op.drop_column('sweep_index')
         batch_op.drop_column('sweep_id')

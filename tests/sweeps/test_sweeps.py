@@ -219,3 +219,28 @@ def test_who_may_sweep_and_read_sweeps(
     missing = client.get("/v1/plans/sweeps/nope", headers=reader_headers)
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_a_sweep_whose_points_all_fail_ends_failed_with_the_reason_on_each_plan(
+    client: TestClient,
+    planner: dict[str, str],
+    small_system: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.plans import solving
+
+    def broken(_inputs: object) -> None:
+        raise RuntimeError("solver licence expired")
+
+    monkeypatch.setattr(solving, "solve_inputs", broken)  # the forked workers inherit it
+    response = client.post(
+        "/v1/plans/sweeps",
+        json={"base": BASE, "grid": {"agency_reduction": [0.1, 0.2]}},
+        headers=planner,
+    )
+    sweep = wait_for_sweep(client, planner, response.json()["id"])
+    assert (sweep["state"], sweep["done"], sweep["failed"], sweep["total"]) == ("failed", 0, 2, 2)
+    for point in sweep["points"]:
+        assert (point["state"], point["status"], point["total_cost"]) == ("failed", "error", None)
+        plan = client.get(f"/v1/plans/{point['plan_id']}", headers=planner).json()
+        assert "solver licence expired" in plan["message"]

@@ -13,6 +13,12 @@ from app.plans.queue import SOLVE_TASK, make_celery
 from app.plans.worker import Outcome, run_plan, warm_up
 
 settings = get_settings()
+if not settings.broker_url:
+    # Celery would otherwise fall back to amqp://guest@localhost, maybe someone else's.
+    raise RuntimeError(
+        "WORKFORCE_BROKER_URL is not set: a worker needs the broker the API publishes to "
+        "(amqp://... or redis://...), and the API's DATABASE_URL"
+    )
 app = make_celery(settings)
 
 

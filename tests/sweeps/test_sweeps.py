@@ -213,6 +213,8 @@ def test_who_may_sweep_and_read_sweeps(
     assert client.post("/v1/plans/sweeps", json=body).status_code == 401
     assert client.post("/v1/plans/sweeps", json=body, headers=reader_headers).status_code == 403
     created = client.post("/v1/plans/sweeps", json=body, headers=planner).json()
+    # Let it end: a solve left running would write while the next test empties the tables.
+    wait_for_sweep(client, planner, created["id"])
     assert (
         client.get(f"/v1/plans/sweeps/{created['id']}", headers=reader_headers).status_code == 200
     )

@@ -7,7 +7,7 @@ PORT ?= 8000
 # Parallel test workers; each gets a database of its own.
 WORKERS ?= auto
 
-.PHONY: install run serve migrate seed test lint openapi bench clean
+.PHONY: install run serve worker migrate seed test lint openapi bench clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,10 @@ run: seed serve
 
 serve: install
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+# A Celery worker solving plans (needs WORKFORCE_BROKER_URL, as the API does).
+worker: install
+	$(BIN)/celery -A app.plans.tasks worker --concurrency 1 --loglevel INFO
 
 test: install
 	$(BIN)/pytest -n $(WORKERS) -q

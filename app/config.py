@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     plan_wait_s: float = Field(default=10.0, ge=0, le=120)
     # The solver's time limit when the scenario sets none.
     plan_time_limit_s: float = Field(default=60.0, gt=0, le=3600)
+    # When set (amqp://... or redis://...), plans are solved by Celery workers
+    # (`celery -A app.plans.tasks worker`) instead of the API's own processes.
+    broker_url: str | None = None
+    # The broker queue plans are published to; workers must consume the same one.
+    plan_queue: str = Field(default="plans", min_length=1, max_length=200)
+    # A solving worker touches its plan this often; a claim not touched for
+    # plan_claim_stale_s belongs to a dead worker and may be taken over.
+    plan_heartbeat_s: float = Field(default=5.0, gt=0, le=600)
+    plan_claim_stale_s: float = Field(default=30.0, gt=0, le=3600)
+    # A plan whose worker died this many times is failed instead of solved again.
+    plan_max_attempts: int = Field(default=3, ge=1, le=100)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -120,6 +120,15 @@ class ValidationFailed(AppError):
     title = "The request's content is invalid"
 
 
+class ServiceUnavailable(AppError):
+    status = 503
+    slug = "service-unavailable"
+    title = "A service this request needs is unavailable"
+
+    def __init__(self, detail: str, *, retry_after_s: int = 10) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
 def field_error(path: tuple[str | int, ...] | list[str | int], message: str) -> FieldError:
     """A ``FieldError`` for ``path`` (``("lines", 0, "vacancy_wte")``)."""
     pointer = "/" + "/".join(str(part) for part in path) if path else ""

@@ -31,7 +31,8 @@ from app.metrics.router import router as metrics_router
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.organisations.router import router as organisations_router
 from app.plans.router import router as plans_router
-from app.plans.runner import PlanRunner
+from app.plans.runner import PlanEngine, PlanRunner
+from app.plans.sweeps_router import router as sweeps_router
 from app.returns.router import EXTRA_SCHEMAS
 from app.returns.router import router as returns_router
 from app.targets.router import router as targets_router
@@ -144,13 +145,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     ensure_environment_admin(session, value=settings.admin_token.get_secret_value())
             except Exception:
                 log.exception("could not install WORKFORCE_ADMIN_TOKEN; is the database migrated?")
-        runner = PlanRunner(
-            database_url=settings.database_url,
-            sessions=app.state.sessionmaker,
-            workers=settings.plan_workers,
-            start_method=settings.plan_start_method,
-            on_finished=lambda plan_id: observe_solve(app, plan_id),
-        )
+        runner: PlanEngine
+        if settings.broker_url:
+            from app.plans.queue import CeleryEngine
+
+            runner = CeleryEngine(settings=settings)
+        else:
+            runner = PlanRunner(
+                database_url=settings.database_url,
+                sessions=app.state.sessionmaker,
+                workers=settings.plan_workers,
+                start_method=settings.plan_start_method,
+                on_finished=lambda plan_id: observe_solve(app, plan_id),
+            )
         app.state.plan_runner = runner
         try:
             runner.recover()
@@ -185,6 +192,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tokens_router)
     app.include_router(returns_router)
     app.include_router(bank_router)
+    # Before the plans' routes, so that /v1/plans/sweeps is not read as a plan's id.
+    app.include_router(sweeps_router)
     app.include_router(plans_router)
     app.include_router(metrics_router)
     app.include_router(targets_router)

@@ -4,7 +4,7 @@ from app.bank.models import BankPool, BankPoolCapacity, BankPoolCover
 from app.db import Base
 from app.metrics.models import UnitTotal
 from app.organisations.models import Organisation, StaffGroup
-from app.plans.models import Plan
+from app.plans.models import Plan, PlanSweep
 from app.returns.models import IdempotencyKey, LatestLine, Return, ReturnLine, ReturnRevision
 from app.targets.models import Target
 from app.tokens.models import ApiToken
@@ -19,6 +19,7 @@ __all__ = [
     "LatestLine",
     "Organisation",
     "Plan",
+    "PlanSweep",
     "Return",
     "ReturnLine",
     "ReturnRevision",

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -47,3 +47,34 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Touched by the runner while it solves: a running claim whose heartbeat is old
+    # belongs to a dead worker, and a redelivered task may take it over.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A point of a sweep: the sweep, the point's place in the grid and its values.
+    sweep_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("plan_sweeps.id"), default=None, index=True
+    )
+    sweep_index: Mapped[int | None] = mapped_column(Integer, default=None)
+    sweep_point: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # The few figures a sweep's table shows, stored with the result so that the table is
+    # read without loading every point's whole result (some 400 kB at HIOW scale).
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class PlanSweep(Base):
+    """A grid of scenarios over one base request: one plan per point, linked by sweep_id.
+
+    Its progress is not stored here: it is counted from its plans' rows.
+    """
+
+    __tablename__ = "plan_sweeps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The request as posted: the base plan request and the grid, ranges as given.
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The grid's keys in order, and the values of each, ranges expanded.
+    keys: Mapped[list[str]] = mapped_column(JSON)
+    values: Mapped[list[list[Any]]] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

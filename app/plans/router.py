@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -11,10 +13,17 @@ from sqlalchemy.orm import Session
 
 from app.auth import PrincipalDep
 from app.deps import SessionDep
-from app.errors import Forbidden, NotFound, Unauthorised, ValidationFailed, problem_responses
+from app.errors import (
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorised,
+    ValidationFailed,
+    problem_responses,
+)
 from app.plans import export, service
 from app.plans.models import PlanState
-from app.plans.runner import PlanRunner
+from app.plans.runner import PlanEngine
 from app.plans.schemas import Allocation, PlanPage, PlanRead, PlanRequest
 from app.returns import csv_io
 
@@ -48,7 +57,7 @@ def _create_and_commit(session: Session, **kwargs: Any) -> str:
     response_model=PlanRead,
     responses={
         202: {"model": PlanRead, "description": "Accepted; poll the Location for the result"},
-        **problem_responses(*ERRORS),
+        **problem_responses(*ERRORS, ServiceUnavailable),
     },
 )
 async def create_plan(
@@ -64,10 +73,13 @@ async def create_plan(
     """Request an allocation plan of the bank (plans:write).
 
     Answers 201 with the finished plan when it is solved within the wait budget (10 s, or
-    `Prefer: wait=N`), else 202 with the plan queued or running and a `Location` to poll.
+    `Prefer: wait=N`), else 202 with the plan queued or running and a `Location` to poll;
+    503 when the message broker handing plans to workers cannot be reached.
     """
-    runner: PlanRunner = request.app.state.plan_runner
+    runner: PlanEngine = request.app.state.plan_runner
     settings = request.app.state.settings
+    # Before anything is stored: with the broker down, nothing could solve the plan.
+    await run_in_threadpool(runner.check_available)
     plan_id = await run_in_threadpool(
         _create_and_commit,
         session,
@@ -76,10 +88,19 @@ async def create_plan(
         settings=settings,
         owner=runner.identity,
     )
-    future = runner.submit(plan_id)
+    try:
+        future = (
+            await run_in_threadpool(runner.submit, plan_id)
+            if runner.submit_blocks
+            else runner.submit(plan_id)
+        )
+    except ServiceUnavailable:
+        # Nobody will ever solve it: the plan was not accepted, so it is not kept.
+        await run_in_threadpool(service.discard_plan, session, plan_id=plan_id)
+        raise
     wait = _wait_budget(prefer, settings.plan_wait_s)
     if wait > 0:
-        await asyncio.wait([asyncio.wrap_future(future)], timeout=wait)
+        await wait_for_plans(session, [plan_id], future=future, timeout=wait)
     plan = await run_in_threadpool(_reload, session, plan_id)
     done = plan.state in (PlanState.FINISHED, PlanState.FAILED)
     location = f"/v1/plans/{plan_id}"
@@ -91,6 +112,23 @@ async def create_plan(
     return JSONResponse(
         plan.model_dump(mode="json"), status_code=201 if done else 202, headers=headers
     )
+
+
+async def wait_for_plans(
+    session: Session, plan_ids: list[str], *, future: Future[str] | None, timeout: float
+) -> None:
+    """Wait up to ``timeout`` for the plans to end: on the future when the plan runs in
+    this process, else by reading the rows (a Celery worker writes them)."""
+    if future is not None:
+        await asyncio.wait([asyncio.wrap_future(future)], timeout=timeout)
+        return
+    deadline = time.monotonic() + timeout
+    pause = 0.05
+    while time.monotonic() < deadline:
+        if await run_in_threadpool(service.all_ended, session, plan_ids=plan_ids):
+            return
+        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 1.5, 0.5)
 
 
 def _reload(session: Session, plan_id: str) -> PlanRead:

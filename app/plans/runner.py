@@ -11,38 +11,20 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
 from app.plans.models import Plan, PlanState
-from app.plans.worker import process_identity, rowcount, run_plan, warm_up
+from app.plans.worker import is_alive_here, process_identity, rowcount, run_plan, warm_up
 
 log = logging.getLogger("app.plans")
-
-
-def _is_alive_here(identity: str | None) -> bool:
-    """Whether ``identity`` names a live process of this host (False if of another host
-    is unknowable here, so those count as alive)."""
-    if not identity:
-        return False
-    host, _, pid = identity.rpartition(":")
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
-        return True
-    return True
 
 
 def mark_failed(session: Session, *, plan_id: str, reason: str) -> bool:
@@ -63,8 +45,32 @@ def mark_failed(session: Session, *, plan_id: str, reason: str) -> bool:
     return bool(changed)
 
 
+class PlanEngine(Protocol):
+    """What the API asks of whatever solves its plans: this process's pool (``PlanRunner``)
+    or Celery workers (``app.plans.queue.CeleryEngine``)."""
+
+    identity: str
+    # Whether submit waits on the network (publishing to a broker): then it is called off
+    # the event loop. The embedded pool's submit returns at once.
+    submit_blocks: bool
+
+    def check_available(self) -> None: ...
+
+    def submit(self, plan_id: str) -> Future[str] | None:
+        """Start the plan; a future of its end when it runs here, else None (poll the row)."""
+        ...
+
+    def prewarm(self) -> None: ...
+
+    def recover(self) -> tuple[int, int]: ...
+
+    def shutdown(self) -> None: ...
+
+
 class PlanRunner:
     """A pool of worker processes solving plans for one API process."""
+
+    submit_blocks = False
 
     def __init__(
         self,
@@ -92,6 +98,9 @@ class PlanRunner:
                     mp_context=multiprocessing.get_context(self.start_method),
                 )
             return self._pool
+
+    def check_available(self) -> None:
+        """The pool is this process's own: always there (a broken one is replaced)."""
 
     def prewarm(self) -> None:
         """Start the worker processes now, so that the first plan does not wait for them."""
@@ -149,13 +158,13 @@ class PlanRunner:
             ).all()
             orphans = []
             for plan_id, state, owner, runner in stranded:
-                if state == PlanState.RUNNING and not _is_alive_here(runner):
+                if state == PlanState.RUNNING and not is_alive_here(runner):
                     failed += mark_failed(
                         session,
                         plan_id=plan_id,
                         reason=f"interrupted: the process solving it ({runner}) stopped",
                     )
-                elif state == PlanState.QUEUED and not _is_alive_here(owner):
+                elif state == PlanState.QUEUED and not is_alive_here(owner):
                     session.execute(
                         update(Plan).where(Plan.id == plan_id).values(owner=self.identity)
                     )

@@ -204,3 +204,81 @@ class PlanPage(BaseModel):
     limit: int
     offset: int
     next: str | None
+
+
+MAX_SWEEP_POINTS = 200
+GridValue = float | bool | str | None
+
+
+class SweepRange(BaseModel):
+    """``steps`` evenly spaced values from ``from`` to ``to``, both included."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: float = Field(alias="from", allow_inf_nan=False, description="The first value")
+    stop: float = Field(alias="to", allow_inf_nan=False, description="The last value")
+    steps: int = Field(ge=1, le=MAX_SWEEP_POINTS, description="How many values")
+
+    def values(self) -> list[float]:
+        if self.steps == 1:
+            return [self.start]
+        width = (self.stop - self.start) / (self.steps - 1)
+        return [round(self.start + i * width, 10) for i in range(self.steps)]
+
+
+class SweepRequest(BaseModel):
+    """A grid of scenarios over one base plan request: one plan per point."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: PlanRequest = Field(description="The plan request every point starts from")
+    grid: dict[
+        str,
+        Annotated[list[GridValue], Field(min_length=1, max_length=MAX_SWEEP_POINTS)] | SweepRange,
+    ] = Field(
+        min_length=1,
+        max_length=2,
+        description="One or two scenario keys, each with its values or a range; a dotted "
+        "key reaches into a by-group key (`turnover_sensitivity.NURSE`). At most "
+        f"{MAX_SWEEP_POINTS} points in all.",
+        examples=[
+            {
+                "turnover_sensitivity.NURSE": {"from": 0.2, "to": 1.0, "steps": 5},
+                "agency_reduction": [0, 0.1, 0.2, 0.3],
+            }
+        ],
+    )
+
+
+class SweepPoint(BaseModel):
+    """One point of a sweep: its values, its plan and the figures to compare."""
+
+    index: int
+    values: dict[str, Any] = Field(description="The grid's value of each key at this point")
+    plan_id: str
+    state: str = Field(description="queued, running, finished or failed")
+    status: str | None = Field(description="The optimiser's verdict once finished")
+    total_cost: float | None
+    do_nothing_cost: float | None
+    saving: float | None = Field(description="do_nothing_cost - total_cost")
+    targets_met: dict[str, bool] | None = Field(description="Whether each target is met")
+    shortfalls: dict[str, float] | None = Field(description="Each target's shortfall; 0 when met")
+    nursing_shadow_price: float | None = Field(
+        description="The nursing capacity target's shadow price (GBP per percentage point)"
+    )
+
+
+class SweepRead(BaseModel):
+    id: str
+    state: str = Field(
+        description="queued (no point started), running, finished (every point ended, "
+        "at least one solved) or failed (every point failed)"
+    )
+    total: int = Field(description="Points in the grid")
+    done: int = Field(description="Points solved (whatever the optimiser's verdict)")
+    failed: int = Field(description="Points whose solve failed")
+    keys: list[str]
+    base: dict[str, Any] = Field(description="The base plan request")
+    requested_by: str
+    created_at: datetime
+    points: list[SweepPoint]

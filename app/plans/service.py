@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.auth import Principal, Scope
@@ -36,11 +36,21 @@ def create_plan(
     principal: Principal,
     settings: Settings,
     owner: str,
+    gathered: plan_inputs.GatheredInputs | None = None,
+    targets: dict[str, float] | None = None,
+    sweep_id: str | None = None,
+    sweep_index: int | None = None,
+    sweep_point: dict[str, Any] | None = None,
 ) -> Plan:
-    """Check the request against the data, and store the plan queued with its inputs."""
+    """Check the request against the data, and store the plan queued with its inputs.
+
+    A sweep gathers the data once and passes it (``gathered``, ``targets``) for each point.
+    """
     principal.require(Scope.PLANS_WRITE)
-    gathered = plan_inputs.gather(session, request=request)
-    targets = plan_inputs.stored_targets(session)
+    if gathered is None:
+        gathered = plan_inputs.gather(session, request=request)
+    if targets is None:
+        targets = plan_inputs.stored_targets(session)
     solver_inputs = build_problem(
         gathered,
         request=request,
@@ -62,10 +72,32 @@ def create_plan(
         },
         requested_by=principal.label,
         owner=owner,
+        sweep_id=sweep_id,
+        sweep_index=sweep_index,
+        sweep_point=sweep_point,
     )
     session.add(plan)
     session.flush()
     return plan
+
+
+def discard_plan(session: Session, *, plan_id: str) -> None:
+    """Delete a plan that was never handed to a worker, and commit."""
+    session.rollback()
+    session.execute(delete(Plan).where(Plan.id == plan_id, Plan.state == PlanState.QUEUED))
+    session.commit()
+
+
+def all_ended(session: Session, *, plan_ids: Sequence[str]) -> bool:
+    """Whether every one of the plans is finished or failed (read afresh)."""
+    if session.in_transaction():
+        session.commit()  # a fresh snapshot: the workers write from other connections
+    running = session.scalar(
+        select(func.count())
+        .select_from(Plan)
+        .where(Plan.id.in_(plan_ids), Plan.state.in_([PlanState.QUEUED, PlanState.RUNNING]))
+    )
+    return not running
 
 
 def get_plan(session: Session, *, plan_id: str) -> Plan:

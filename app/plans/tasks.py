@@ -1,0 +1,47 @@
+"""The Celery workers' entry point: ``celery -A app.plans.tasks worker``.
+
+The workers read the same settings as the API (``WORKFORCE_BROKER_URL``,
+``DATABASE_URL``, ``WORKFORCE_PLAN_QUEUE``...), and must reach the same database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.config import get_settings
+from app.plans.queue import SOLVE_TASK, make_celery
+from app.plans.worker import Outcome, run_plan, warm_up
+
+settings = get_settings()
+if not settings.broker_url:
+    # Celery would otherwise fall back to amqp://guest@localhost, maybe someone else's.
+    raise RuntimeError(
+        "WORKFORCE_BROKER_URL is not set: a worker needs the broker the API publishes to "
+        "(amqp://... or redis://...), and the API's DATABASE_URL"
+    )
+app = make_celery(settings)
+
+
+@app.task(name=SOLVE_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+def solve_plan(self: Any, plan_id: str) -> str:
+    """Claim the plan, solve it and store its result; a no-op if it is done or taken.
+
+    A plan held by a live runner (a task delivered twice while the first still solves) is
+    looked at again once a claim would have gone stale: if that runner died meanwhile, this
+    task takes the plan over.
+    """
+    state = run_plan(
+        settings.database_url,
+        plan_id,
+        heartbeat_s=settings.plan_heartbeat_s,
+        stale_after_s=settings.plan_claim_stale_s,
+        max_attempts=settings.plan_max_attempts,
+    )
+    if state == Outcome.HELD:
+        raise self.retry(countdown=settings.plan_claim_stale_s)
+    return state
+
+
+@app.on_after_finalize.connect  # type: ignore[untyped-decorator]
+def _import_the_solver(**_kwargs: Any) -> None:
+    warm_up()

@@ -1,0 +1,225 @@
+"""Benchmark of sweeps on Celery workers: 20 HIOW scenarios on one worker, then on two.
+
+Creates a throwaway PostgreSQL database, migrates it and loads the synthetic demo data;
+starts a private ``redis-server`` as the broker (or uses ``--broker``); then, for one and
+for two ``celery -A app.plans.tasks worker --concurrency 1`` processes, stores a sweep of
+5 x 4 scenarios (``turnover_sensitivity.NURSE`` 0.2..1.0 by ``agency_reduction`` 0..0.3,
+24 months from 2024-04), publishes its plans and times until every point has ended.
+Prints the wall times and their ratio.
+Run: ``python bench/sweep.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if sys.path and Path(sys.path[0]).resolve() == HERE:
+    sys.path[0] = str(HERE.parent)
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from sqlalchemy import create_engine, make_url, select, text  # noqa: E402
+
+from app.auth import Principal, Scope  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.db import make_engine, make_sessionmaker  # noqa: E402
+from app.plans import sweeps  # noqa: E402
+from app.plans.models import Plan, PlanState  # noqa: E402
+from app.plans.queue import CeleryEngine  # noqa: E402
+from app.plans.schemas import SweepRequest  # noqa: E402
+from seed.load import load_demo  # noqa: E402
+
+PLANNER = Principal("bench", "bench", frozenset({Scope.PLANS_WRITE}), None)
+SWEEP = {
+    "base": {"start": "2024-04", "months": 24},
+    "grid": {
+        "turnover_sensitivity.NURSE": {"from": 0.2, "to": 1.0, "steps": 5},
+        "agency_reduction": {"from": 0, "to": 0.3, "steps": 4},
+    },
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_workers(
+    count: int, *, url: str, broker: str, queue: str, logs: Path
+) -> list[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "WORKFORCE_BROKER_URL": broker,
+        "WORKFORCE_PLAN_QUEUE": queue,
+        "WORKFORCE_LOG_LEVEL": "WARNING",
+    }
+    started = []
+    for index in range(count):
+        log = logs / f"worker-{count}-{index}.log"
+        started.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "app.plans.tasks",
+                    "worker",
+                    "--queues",
+                    queue,
+                    "--concurrency",
+                    "1",
+                    "--hostname",
+                    f"bench{index}-{queue}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel",
+                    "INFO",
+                    "--logfile",
+                    str(log),
+                ],
+                cwd=HERE.parent,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+        deadline = time.monotonic() + 120
+        while not (log.exists() and " ready." in log.read_text()):
+            if time.monotonic() > deadline or started[-1].poll() is not None:
+                raise SystemExit(f"a worker did not start; see {log}")
+            time.sleep(0.1)
+    return started
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout=60)
+
+
+def run_sweep(url: str, broker: str, workers: int, logs: Path) -> float:
+    """Wall time of one sweep on ``workers`` processes, from publishing to the last result."""
+    queue = f"bench-sweep-{uuid.uuid4().hex[:8]}"
+    settings = Settings(database_url=url, broker_url=broker, plan_queue=queue)
+    engine = CeleryEngine(settings=settings)
+    sessions = make_sessionmaker(make_engine(url))
+    with sessions() as session:
+        _sweep, plan_ids = sweeps.create_sweep(
+            session,
+            request=SweepRequest.model_validate(SWEEP),
+            principal=PLANNER,
+            settings=settings,
+            owner=engine.identity,
+        )
+        session.commit()
+    processes = start_workers(workers, url=url, broker=broker, queue=queue, logs=logs)
+    try:
+        started = time.perf_counter()
+        for plan_id in plan_ids:
+            engine.submit(plan_id)
+        ended = (PlanState.FINISHED, PlanState.FAILED)
+        while True:
+            # Only the states: reading the results as they grow would load the machine.
+            with sessions() as session:
+                states = session.scalars(select(Plan.state).where(Plan.id.in_(plan_ids))).all()
+            if all(state in ended for state in states):
+                wall = time.perf_counter() - started
+                break
+            time.sleep(0.2)
+        with sessions() as session:
+            plans = session.scalars(select(Plan).where(Plan.id.in_(plan_ids))).all()
+        failed = [p.id for p in plans if p.state != PlanState.FINISHED]
+        if failed:
+            raise SystemExit(f"{len(failed)} points failed: {failed}")
+        each = [
+            p.result["solve"]["build_s"] + p.result["solve"]["solve_s"]
+            for p in plans
+            if p.result and p.result.get("solve")
+        ]
+        claimed = [
+            (p.finished_at - p.started_at).total_seconds()
+            for p in plans
+            if p.finished_at and p.started_at
+        ]
+        print(
+            f"{workers} worker(s): {wall:.1f} s wall for {len(each)} plans; per plan, claim "
+            f"to stored result: median {statistics.median(claimed):.2f} s, of which build "
+            f"+ solve {statistics.median(each):.2f} s"
+        )
+        return wall
+    finally:
+        stop(processes)
+        engine.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--broker", help="a broker URL; default: a private redis-server")
+    args = parser.parse_args()
+    server = make_url(args.url)
+    name = f"workforce_bench_sweep_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    redis: subprocess.Popen[bytes] | None = None
+    logs = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    try:
+        broker = args.broker
+        if broker is None:
+            if shutil.which("redis-server") is None:
+                raise SystemExit("no redis-server to start: give --broker")
+            port = free_port()
+            redis = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                stdout=subprocess.DEVNULL,
+                cwd=logs,
+            )
+            broker = f"redis://127.0.0.1:{port}/0"
+            time.sleep(0.5)
+        config = Config(str(HERE.parent / "alembic.ini"))
+        config.attributes["database_url"] = url
+        config.attributes["configure_logging"] = False
+        command.upgrade(config, "head")
+        with make_sessionmaker(make_engine(url))() as session:
+            load_demo(session)
+            session.commit()
+        print(
+            f"sweep: 20 HIOW scenarios, 24 months from 2024-04, demo data; {os.cpu_count()} cores, "
+            f"load average {os.getloadavg()[0]:.1f} at the start"
+        )
+        walls = {}
+        for workers in (1, 2):
+            walls[workers] = run_sweep(url, broker, workers, logs)
+        print(f"ratio 1 worker / 2 workers: {walls[1] / walls[2]:.2f}x")
+    finally:
+        if redis is not None:
+            redis.terminate()
+            redis.wait()
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

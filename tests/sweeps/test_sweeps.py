@@ -1,0 +1,248 @@
+"""Sweeps with the embedded runner: the grid's checks, the table and its CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.plans.models import Plan, PlanSweep
+from tests.plans.test_plans import HAND_SCENARIO
+
+BASE: dict[str, Any] = {"start": "2024-03", "months": 1, "scenario": HAND_SCENARIO}
+
+
+def wait_for_sweep(client: TestClient, headers: dict[str, str], sweep_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while (sweep := client.get(f"/v1/plans/sweeps/{sweep_id}", headers=headers).json())[
+        "state"
+    ] in ("queued", "running"):
+        assert time.monotonic() < deadline, sweep
+        time.sleep(0.1)
+    assert isinstance(sweep, dict)
+    return sweep
+
+
+def test_a_sweep_of_two_keys_tabulates_each_point_as_worked_out_by_hand(
+    client: TestClient, planner: dict[str, str], small_system: None
+) -> None:
+    """With the pool's 12 WTE, a move to RHU at £50 travel beats agency (£1,900); at £100
+    it ties with agency (£2,000); with no bank everything is agency (£3,000)."""
+    response = client.post(
+        "/v1/plans/sweeps",
+        json={
+            "base": BASE,
+            "grid": {
+                "pool_capacity_wte.T-NURSE": [12, 0],
+                "travel_cost_per_wte_month": {"from": 50, "to": 100, "steps": 2},
+            },
+        },
+        headers=planner,
+    )
+    assert response.status_code == 202, response.text
+    created = response.json()
+    assert response.headers["location"] == f"/v1/plans/sweeps/{created['id']}"
+    assert created["total"] == 4
+    assert created["keys"] == ["pool_capacity_wte.T-NURSE", "travel_cost_per_wte_month"]
+
+    sweep = wait_for_sweep(client, planner, created["id"])
+    assert (sweep["state"], sweep["done"], sweep["failed"]) == ("finished", 4, 0)
+    table = {
+        (p["values"]["pool_capacity_wte.T-NURSE"], p["values"]["travel_cost_per_wte_month"]): p
+        for p in sweep["points"]
+    }
+    assert {key: p["total_cost"] for key, p in table.items()} == {
+        (12, 50.0): 1900.0,
+        (12, 100.0): 2000.0,
+        (0, 50.0): 3000.0,
+        (0, 100.0): 3000.0,
+    }
+    assert {key: p["saving"] for key, p in table.items()} == {
+        (12, 50.0): 1100.0,
+        (12, 100.0): 1000.0,
+        (0, 50.0): 0.0,
+        (0, 100.0): 0.0,
+    }
+    assert [p["index"] for p in sweep["points"]] == [0, 1, 2, 3]
+    for point in sweep["points"]:
+        assert point["status"] == "optimal"
+        assert point["do_nothing_cost"] == 3000.0
+        assert point["targets_met"]
+        assert all(point["targets_met"].values())
+        assert point["shortfalls"]
+        assert set(point["shortfalls"].values()) == {0.0}
+        assert point["nursing_shadow_price"] in (0.0, None)
+        # Each point is an ordinary plan, with the point's values in its scenario.
+        plan = client.get(f"/v1/plans/{point['plan_id']}", headers=planner).json()
+        assert plan["cost"]["total"] == point["total_cost"]
+        assert plan["scenario"]["pool_capacity_wte"] == {
+            "T-NURSE": point["values"]["pool_capacity_wte.T-NURSE"]
+        }
+        assert (
+            plan["scenario"]["travel_cost_per_wte_month"]
+            == (point["values"]["travel_cost_per_wte_month"])
+        )
+
+    exported = client.get(f"/v1/plans/sweeps/{created['id']}?format=csv", headers=planner)
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert len(rows) == 4
+    assert list(rows[0])[:5] == [
+        "index",
+        "pool_capacity_wte.T-NURSE",
+        "travel_cost_per_wte_month",
+        "plan_id",
+        "state",
+    ]
+    assert "nursing_capacity_met" in rows[0]
+    assert "nursing_capacity_shortfall" in rows[0]
+    assert {r["nursing_capacity_met"] for r in rows} == {"true"}
+    assert [float(r["total_cost"]) for r in rows] == [1900.0, 2000.0, 3000.0, 3000.0]
+    assert [r["plan_id"] for r in rows] == [p["plan_id"] for p in sweep["points"]]
+
+
+def test_a_dotted_key_sweeps_one_group_keeping_the_base_scenario_others(
+    client: TestClient, planner: dict[str, str], small_system: None
+) -> None:
+    base = {
+        **BASE,
+        "scenario": {**HAND_SCENARIO, "turnover_sensitivity": {"NURSE": 0, "DOCTOR": 1}},
+    }
+    response = client.post(
+        "/v1/plans/sweeps",
+        json={"base": base, "grid": {"turnover_sensitivity.NURSE": [0.0, 0.5]}},
+        headers=planner,
+    )
+    assert response.status_code == 202, response.text
+    sweep = wait_for_sweep(client, planner, response.json()["id"])
+    assert sweep["done"] == 2
+    for point in sweep["points"]:
+        inputs = client.get(f"/v1/plans/{point['plan_id']}", headers=planner).json()
+        assert inputs["scenario"]["turnover_sensitivity"] == {
+            "NURSE": point["values"]["turnover_sensitivity.NURSE"],
+            "DOCTOR": 1,
+        }
+
+
+def test_a_grid_of_more_than_200_points_is_refused_before_anything_is_stored(
+    client: TestClient, planner: dict[str, str], small_system: None, sessions: sessionmaker[Session]
+) -> None:
+    response = client.post(
+        "/v1/plans/sweeps",
+        json={
+            "base": BASE,
+            "grid": {
+                "turnover_sensitivity.NURSE": {"from": 0, "to": 1, "steps": 21},
+                "agency_reduction": {"from": 0, "to": 0.3, "steps": 10},
+            },
+        },
+        headers=planner,
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert "210 points (21 x 10)" in problem["detail"]
+    assert "at most 200" in problem["detail"]
+    assert problem["errors"][0]["pointer"] == "/grid"
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PlanSweep)) == 0
+        assert session.scalar(select(func.count()).select_from(Plan)) == 0
+
+
+@pytest.mark.parametrize(
+    ("grid", "pointer", "words"),
+    [
+        ({"colour": [1, 2]}, "/grid/colour", "not a scenario key"),
+        ({"organisations": [1]}, "/grid/organisations", "cannot be swept"),
+        ({"turnover_sensitivity": [0.5]}, "/grid/turnover_sensitivity", "turnover_sensitivity."),
+        ({"agency_reduction.NURSE": [0.5]}, "/grid/agency_reduction.NURSE", "no keys"),
+        ({"agency_reduction": [0.1, 1.5]}, "/grid/agency_reduction/1", "1.5"),
+        ({"agency_reduction": ["lots"]}, "/grid/agency_reduction/0", "lots"),
+        ({"turnover_sensitivity.NURSE": [9]}, "/grid/turnover_sensitivity.NURSE/0", "9"),
+        ({"turnover_sensitivity.PORTERS": [1]}, "/grid/turnover_sensitivity.PORTERS", "PORTERS"),
+        ({"target_period": ["2024-09"]}, "/grid/target_period", "2024"),
+        ({"agency_reduction": []}, "/grid/agency_reduction", ""),
+        ({}, "/grid", ""),
+        ({"agency_reduction": [0], "pipeline_factor": [1], "min_fill_rate": [0]}, "/grid", ""),
+        ({"agency_reduction": {"from": 0, "to": 1, "steps": 0}}, "/grid/agency_reduction", ""),
+    ],
+)
+def test_bad_grids_are_refused_naming_the_key_and_value(
+    client: TestClient,
+    planner: dict[str, str],
+    small_system: None,
+    grid: dict[str, Any],
+    pointer: str,
+    words: str,
+) -> None:
+    response = client.post("/v1/plans/sweeps", json={"base": BASE, "grid": grid}, headers=planner)
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert any(e["pointer"].startswith(pointer) and words in e["message"] for e in errors), errors
+
+
+def test_a_bad_base_request_is_refused_naming_the_base(
+    client: TestClient, planner: dict[str, str], small_system: None
+) -> None:
+    response = client.post(
+        "/v1/plans/sweeps",
+        json={
+            "base": {**BASE, "scenario": {"organisations": ["XXX"]}},
+            "grid": {"agency_reduction": [0.1]},
+        },
+        headers=planner,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/base/scenario/organisations/0"
+
+
+def test_who_may_sweep_and_read_sweeps(
+    client: TestClient,
+    planner: dict[str, str],
+    reader_headers: dict[str, str],
+    small_system: None,
+) -> None:
+    body = {"base": BASE, "grid": {"agency_reduction": [0.1]}}
+    assert client.post("/v1/plans/sweeps", json=body).status_code == 401
+    assert client.post("/v1/plans/sweeps", json=body, headers=reader_headers).status_code == 403
+    created = client.post("/v1/plans/sweeps", json=body, headers=planner).json()
+    # Let it end: a solve left running would write while the next test empties the tables.
+    wait_for_sweep(client, planner, created["id"])
+    assert (
+        client.get(f"/v1/plans/sweeps/{created['id']}", headers=reader_headers).status_code == 200
+    )
+    missing = client.get("/v1/plans/sweeps/nope", headers=reader_headers)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_a_sweep_whose_points_all_fail_ends_failed_with_the_reason_on_each_plan(
+    client: TestClient,
+    planner: dict[str, str],
+    small_system: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.plans import solving
+
+    def broken(_inputs: object) -> None:
+        raise RuntimeError("solver licence expired")
+
+    monkeypatch.setattr(solving, "solve_inputs", broken)  # the forked workers inherit it
+    response = client.post(
+        "/v1/plans/sweeps",
+        json={"base": BASE, "grid": {"agency_reduction": [0.1, 0.2]}},
+        headers=planner,
+    )
+    sweep = wait_for_sweep(client, planner, response.json()["id"])
+    assert (sweep["state"], sweep["done"], sweep["failed"], sweep["total"]) == ("failed", 0, 2, 2)
+    for point in sweep["points"]:
+        assert (point["state"], point["status"], point["total_cost"]) == ("failed", "error", None)
+        plan = client.get(f"/v1/plans/{point['plan_id']}", headers=planner).json()
+        assert "solver licence expired" in plan["message"]

@@ -269,7 +269,9 @@ def _prices_at_reachable_targets(
 
 def simulate_without_bank(model: lp.Model) -> np.ndarray[Any, np.dtype[np.float64]] | None:
     """A feasible plan found without a solver: no bank, no agency, every gap unfilled,
-    staff in post flowing month by month. None when a rule forbids it (a minimum fill)."""
+    staff in post flowing month by month. None when a rule forbids it (a minimum fill), or
+    when leavers driven up by the gaps would take some staff in post below zero: that plan
+    is not feasible, so it cannot stand in for one."""
     if "min_fill" in model.family_rows:
         return None
     layout, data = model.layout, model.data
@@ -285,6 +287,8 @@ def simulate_without_bank(model: lp.Model) -> np.ndarray[Any, np.dtype[np.float6
         )
         if t + 1 < h:
             staff[:, t + 1] = staff[:, t] - leavers[:, t] + data.starters
+    if (staff < 0).any():
+        return None
     values = np.zeros(layout.count)
     values[layout.staff] = staff
     values[layout.leavers] = leavers

@@ -12,7 +12,9 @@ import pytest
 
 from optimiser import Problem, ProblemError, SolveStatus, Targets, solve
 from optimiser.examples import example, generate
+from optimiser.model import build
 from optimiser.problem import MAX_MONTHS
+from optimiser.solve import simulate_without_bank
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,11 +70,31 @@ def test_from_dict_names_unknown_fields() -> None:
 
 
 def test_a_time_limited_solve_says_so() -> None:
-    problem = generate(organisations=60, pools=20, months=48, seed=2)
+    # 36 months: over 48, leaving every gap unfilled would take some staff in post below
+    # zero, so no plan would stand in when the solver stops early.
+    problem = generate(organisations=60, pools=20, months=36, seed=2)
     result = solve(problem, time_limit_s=0.05, do_nothing=False)
     assert result.status is SolveStatus.TIME_LIMIT
     assert "time limit" in result.message
     assert result.cost is not None  # the best plan found is still reported
+
+
+def test_the_stand_in_plan_never_has_negative_staff() -> None:
+    # Over 60 months with every gap unfilled, rising leavers take some of this system's
+    # staff in post below zero: that plan breaks S >= 0 and must not stand in for one.
+    spiralling = build(generate(organisations=12, pools=16, months=60, seed=20261123))
+    assert simulate_without_bank(spiralling) is None
+    steady = build(generate(organisations=12, pools=16, months=6, seed=20261123))
+    values = simulate_without_bank(steady)
+    assert values is not None
+    assert values[steady.layout.staff].min() >= 0
+
+
+def test_a_time_limited_solve_without_a_plan_says_so() -> None:
+    problem = generate(organisations=60, pools=20, months=48, seed=2)
+    result = solve(problem, time_limit_s=0.05, do_nothing=False)
+    assert result.status is SolveStatus.ERROR
+    assert "time limit" in result.message
 
 
 def test_the_command_line_writes_json_and_csv(tmp_path: Path) -> None:

@@ -72,6 +72,10 @@ def generate(
                 )
             )
     bank_cost = {code: bank for code, _n, bank, *_ in chosen}
+    # Pools pay differently (rates, enhancements, overheads): -5% to +10% around the
+    # group's bank rate, so that no two pools cost exactly the same. Drawn from a stream of
+    # its own, so that the rest of the instance is what it was without the spread.
+    spread = np.random.default_rng([seed, 1]).uniform(0.95, 1.10, size=pools)
     pool_list = []
     for p in range(pools):
         covers = tuple(
@@ -87,7 +91,7 @@ def generate(
                 code=f"POOL{p:03d}",
                 home_place=PLACES[p % len(PLACES)],
                 covers=covers,
-                cost_per_wte_month=float(min(bank_cost[c] for c in covers)),
+                cost_per_wte_month=round(min(bank_cost[c] for c in covers) * float(spread[p]), 2),
                 capacity_wte=round(float(rng.uniform(10, 40)) * organisations / max(1, pools), 2),
                 monthly_growth_rate=0.004,
             )

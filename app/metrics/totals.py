@@ -22,19 +22,12 @@ from app.metrics.models import UnitTotal
 from app.organisations.models import Organisation, StaffGroup
 from app.periods import from_index, month_index
 from app.returns.models import LatestLine
+from app.returns.schemas import LINE_FIELDS as RETURN_LINE_FIELDS
 
 ALL_GROUPS = "*"
 WINDOW = 12
-POINT_FIELDS = (
-    "establishment_wte",
-    "staff_in_post_wte",
-    "vacancy_wte",
-    "starters_wte",
-    "leavers_wte",
-    "bank_wte",
-    "agency_wte",
-)
-SPEND_FIELDS = ("bank_spend_gbp", "agency_spend_gbp")
+POINT_FIELDS = tuple(name for name in RETURN_LINE_FIELDS if name.endswith("_wte"))
+SPEND_FIELDS = tuple(name for name in RETURN_LINE_FIELDS if name.endswith("_spend_gbp"))
 LINE_FIELDS = ("staff_group", *POINT_FIELDS, *SPEND_FIELDS)
 # What a month adds to every window containing it.
 WINDOWED = {

@@ -31,19 +31,10 @@ from app.db import make_engine, make_sessionmaker  # noqa: E402
 from app.main import settle_heap  # noqa: E402
 from app.metrics import service, totals  # noqa: E402
 from app.periods import add_months, period_range  # noqa: E402
+from seed.reference import STAFF_GROUPS  # noqa: E402
 
 ORGANISATIONS = 1_000
-GROUPS = (
-    "NURSE",
-    "MIDWIFE",
-    "DOCTOR",
-    "STT",
-    "SUPPORT",
-    "AMBULANCE",
-    "INFRA",
-    "SOCIAL_CARE",
-    "PRIMARY_CARE",
-)
+GROUPS = tuple(group.code for group in STAFF_GROUPS)
 PLACES = 42  # about England's integrated care systems
 FIRST, LAST = "2020-04", "2025-03"
 READER = Principal("bench", "bench", frozenset({Scope.READ}), None)
@@ -69,7 +60,7 @@ def load(url: str) -> None:
             raw,
             "staff_groups",
             "code, name, counts_as_nursing",
-            [(g, g.title(), g in ("NURSE", "MIDWIFE")) for g in GROUPS],
+            [(g.code, g.name, g.counts_as_nursing) for g in STAFF_GROUPS],
         )
         now = "2026-01-01 00:00:00+00"
         copy(

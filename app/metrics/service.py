@@ -24,7 +24,7 @@ from app.auth import Principal, Scope
 from app.errors import Forbidden, NotFound, ValidationFailed, field_error
 from app.metrics.models import UnitTotal
 from app.metrics.schemas import Level, MetricItem
-from app.metrics.totals import ALL_GROUPS, WINDOW
+from app.metrics.totals import ALL_GROUPS, POINT_FIELDS, WINDOW
 from app.organisations.models import Organisation, StaffGroup
 from app.periods import add_months, period_range
 from app.returns.models import Return
@@ -38,6 +38,9 @@ def unit_column(level: Level) -> Any:
     if level == "place":
         return Organisation.place
     return Organisation.code
+
+
+ROUNDED = (*POINT_FIELDS, "nursing_capacity_wte")
 
 
 def _measures(level: Level, *filters: ColumnElement[bool]) -> Select[Any]:
@@ -82,16 +85,6 @@ def _measures(level: Level, *filters: ColumnElement[bool]) -> Select[Any]:
     return query
 
 
-ROUNDED = (
-    "staff_in_post_wte",
-    "establishment_wte",
-    "vacancy_wte",
-    "starters_wte",
-    "leavers_wte",
-    "bank_wte",
-    "agency_wte",
-    "nursing_capacity_wte",
-)
 MEASURES = (
     *ROUNDED,
     "vacancy_rate",

@@ -77,12 +77,24 @@ class Reach:
     island_mainland_allowed: bool = False
     travel_cost_per_wte_month: float = 150.0  # k for any move between different places
     island_places: tuple[str, ...] = ("Isle of Wight",)
+    # Places grouped into regions, for a system too large for every place to reach every
+    # other (England): a pool never serves a place outside its own region. Places in no
+    # listed region are one region together, so with none listed (HIOW) all are.
+    regions: tuple[tuple[str, ...], ...] = ()
 
     def allowed(self, pool_place: str, organisation_place: str) -> bool:
         if pool_place == organisation_place:
             return True
+        if self._region(pool_place) != self._region(organisation_place):
+            return False
         crossing = (pool_place in self.island_places) != (organisation_place in self.island_places)
         return self.island_mainland_allowed or not crossing
+
+    def _region(self, place: str) -> int:
+        for index, region in enumerate(self.regions):
+            if place in region:
+                return index
+        return -1
 
     def cost(self, pool_place: str, organisation_place: str) -> float:
         return 0.0 if pool_place == organisation_place else self.travel_cost_per_wte_month
@@ -150,7 +162,9 @@ def _build(cls: Any, data: Any, where: str) -> Any:
         elif nested is not None and isinstance(value, dict):
             values[name] = _build(nested, value, f"{path}.")
         elif isinstance(value, list | tuple):
-            values[name] = tuple(value)
+            values[name] = tuple(
+                tuple(item) if isinstance(item, list | tuple) else item for item in value
+            )
         else:
             values[name] = value
     try:
@@ -270,5 +284,16 @@ def validate(problem: Problem) -> None:
         if value is not None:
             number(f"targets.{name}", value, 0, 1)
     number("reach.travel_cost_per_wte_month", problem.reach.travel_cost_per_wte_month)
+    regions_of: dict[str, int] = {}
+    for i, region in enumerate(problem.reach.regions):
+        for j, place in enumerate(region):
+            if place in regions_of:
+                errors.append(
+                    (
+                        f"reach.regions[{i}][{j}]",
+                        f"place '{place}' is already in region {regions_of[place]}",
+                    )
+                )
+            regions_of.setdefault(place, i)
     if errors:
         raise ProblemError(errors)

@@ -69,9 +69,14 @@ def test_from_dict_names_unknown_fields() -> None:
     assert Problem.from_dict(example().to_dict()) == example()
 
 
+def without_starters(problem: Problem) -> Problem:
+    """The same system with no one joining: left unfilled, its gaps drive leavers up until
+    staff in post would fall below zero, within a few years."""
+    units = tuple(dataclasses.replace(u, starters_per_month=0.0) for u in problem.units)
+    return dataclasses.replace(problem, units=units)
+
+
 def test_a_time_limited_solve_says_so() -> None:
-    # 36 months: over 48, leaving every gap unfilled would take some staff in post below
-    # zero, so no plan would stand in when the solver stops early.
     problem = generate(organisations=60, pools=20, months=36, seed=2)
     result = solve(problem, time_limit_s=0.05, do_nothing=False)
     assert result.status is SolveStatus.TIME_LIMIT
@@ -80,18 +85,20 @@ def test_a_time_limited_solve_says_so() -> None:
 
 
 def test_the_stand_in_plan_never_has_negative_staff() -> None:
-    # Over 60 months with every gap unfilled, rising leavers take some of this system's
-    # staff in post below zero: that plan breaks S >= 0 and must not stand in for one.
-    spiralling = build(generate(organisations=12, pools=16, months=60, seed=20261123))
+    # Over 60 months with every gap unfilled and no starters, rising leavers take some of
+    # this system's staff in post below zero: that plan breaks S >= 0 and must not stand in
+    # for one. Over 6 months it is still a plan.
+    system = without_starters(generate(organisations=12, pools=16, months=60, seed=20261123))
+    spiralling = build(system)
     assert simulate_without_bank(spiralling) is None
-    steady = build(generate(organisations=12, pools=16, months=6, seed=20261123))
+    steady = build(dataclasses.replace(system, months=6))
     values = simulate_without_bank(steady)
     assert values is not None
     assert values[steady.layout.staff].min() >= 0
 
 
 def test_a_time_limited_solve_without_a_plan_says_so() -> None:
-    problem = generate(organisations=60, pools=20, months=48, seed=2)
+    problem = without_starters(generate(organisations=60, pools=20, months=60, seed=2))
     result = solve(problem, time_limit_s=0.05, do_nothing=False)
     assert result.status is SolveStatus.ERROR
     assert "time limit" in result.message
@@ -133,3 +140,35 @@ def test_the_command_line_writes_json_and_csv(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "months" in refused.stderr
+
+
+def test_pools_serve_only_their_own_region() -> None:
+    # 48 pools of four kinds: 12 places, grouped seven and five into two regions.
+    problem = generate(organisations=60, pools=48, months=1, seed=4)
+    assert [len(r) for r in problem.reach.regions] == [7, 5]
+    region = {place: i for i, places in enumerate(problem.reach.regions) for place in places}
+    place = {o.code: o.place for o in problem.organisations}
+    layout = build(problem, with_pulp=False).layout
+    crossing = within = 0
+    for p, u in zip(layout.pairs_pool.tolist(), layout.pairs_unit.tolist(), strict=True):
+        pool_region = region[problem.pools[p].home_place]
+        unit_region = region[place[layout.units[u][0]]]
+        crossing += pool_region != unit_region
+        within += pool_region == unit_region
+    assert crossing == 0
+    assert within > 0
+    # Without regions the same pools reach across the whole system.
+    open_reach = dataclasses.replace(problem, reach=dataclasses.replace(problem.reach, regions=()))
+    assert len(build(open_reach, with_pulp=False).layout.pairs_pool) > within
+
+
+def test_a_place_in_two_regions_is_refused() -> None:
+    data = example().to_dict()
+    data["reach"]["regions"] = [["Hampshire", "Southampton"], ["Portsmouth", "Hampshire"]]
+    problem = Problem.from_dict(data)
+    assert problem.reach.regions[1] == ("Portsmouth", "Hampshire")
+    with pytest.raises(ProblemError) as caught:
+        solve(problem)
+    assert caught.value.errors == [
+        ("reach.regions[1][1]", "place 'Hampshire' is already in region 0")
+    ]

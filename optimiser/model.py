@@ -564,7 +564,7 @@ def _to_pulp(model: Model) -> None:
     # Row-wise view of the matrix: one sort, then a slice per row.
     rows = np.repeat(np.arange(model.layout.count), np.diff(model.a_start))
     order = np.argsort(model.a_index, kind="stable")
-    row_cols = rows[order].tolist()
+    row_vars = [variables[c] for c in rows[order].tolist()]
     row_vals = model.a_value[order].tolist()
     row_start = np.concatenate(
         [[0], np.cumsum(np.bincount(model.a_index, minlength=model.num_rows))]
@@ -574,19 +574,15 @@ def _to_pulp(model: Model) -> None:
     constraints = []
     for r, name in enumerate(names):
         begin, end = row_start[r], row_start[r + 1]
-        expression = pulp.LpAffineExpression(
-            [
-                (variables[c], v)
-                for c, v in zip(row_cols[begin:end], row_vals[begin:end], strict=True)
-            ]
-        )
+        terms = zip(row_vars[begin:end], row_vals[begin:end], strict=True)
+        expression = pulp.LpAffineExpression(terms)
         if lower[r] == upper[r]:
             constraint = pulp.LpConstraint(expression, pulp.LpConstraintEQ, name, lower[r])
         elif upper[r] == INF:
             constraint = pulp.LpConstraint(expression, pulp.LpConstraintGE, name, lower[r])
         else:
             constraint = pulp.LpConstraint(expression, pulp.LpConstraintLE, name, upper[r])
-        lp.addConstraint(constraint, name)
+        lp.addConstraint(constraint)  # named above, once
         constraints.append(constraint)
     model.lp = lp
     model.variables = variables

@@ -60,7 +60,9 @@ def test_pools_reach_only_where_allowed_and_travel_costs() -> None:
     assert allowed.allocations[0]["cost"] == pytest.approx(1_500)
     assert blocked.solve.variables > 0
     assert allowed.solve is not None
-    assert allowed.solve.variables == blocked.solve.variables + 1
+    # Allowed adds the bank's two columns for this month: what the pool sends to the
+    # place (y) and what the organisation receives (z).
+    assert allowed.solve.variables == blocked.solve.variables + 2
 
 
 def test_stock_and_flow() -> None:

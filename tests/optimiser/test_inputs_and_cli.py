@@ -12,7 +12,7 @@ import pytest
 
 from optimiser import Problem, ProblemError, SolveStatus, Targets, solve
 from optimiser.examples import example, generate
-from optimiser.model import build
+from optimiser.model import build, place_names
 from optimiser.problem import MAX_MONTHS
 from optimiser.solve import simulate_without_bank
 
@@ -149,17 +149,18 @@ def test_pools_serve_only_their_own_region() -> None:
     region = {place: i for i, places in enumerate(problem.reach.regions) for place in places}
     place = {o.code: o.place for o in problem.organisations}
     layout = build(problem, with_pulp=False).layout
+    places = place_names(problem)
     crossing = within = 0
-    for p, u in zip(layout.pairs_pool.tolist(), layout.pairs_unit.tolist(), strict=True):
+    for p, d in zip(layout.route_pool.tolist(), layout.route_place.tolist(), strict=True):
         pool_region = region[problem.pools[p].home_place]
-        unit_region = region[place[layout.units[u][0]]]
-        crossing += pool_region != unit_region
-        within += pool_region == unit_region
+        crossing += pool_region != region[places[d]]
+        within += pool_region == region[places[d]]
     assert crossing == 0
     assert within > 0
+    assert all(region[place[layout.units[u][0]]] >= 0 for u in layout.served.tolist())
     # Without regions the same pools reach across the whole system.
     open_reach = dataclasses.replace(problem, reach=dataclasses.replace(problem.reach, regions=()))
-    assert len(build(open_reach, with_pulp=False).layout.pairs_pool) > within
+    assert len(build(open_reach, with_pulp=False).layout.route_pool) > within
 
 
 def test_a_place_in_two_regions_is_refused() -> None:

@@ -60,15 +60,28 @@ def test_plans_keep_every_rule(problem: Problem) -> None:
     v = outcome.values
     layout, data = model.layout, model.data
     staff, leavers = v[layout.staff], v[layout.leavers]
-    agency, unfilled, x = v[layout.agency], v[layout.unfilled], v[layout.bank]
+    agency, unfilled = v[layout.agency], v[layout.unfilled]
+    # The spec's x[p,o,g,t], split back out of what pools send and units receive.
+    route, unit, month, x = lp.split_bank(layout, v)
+    pool = layout.route_pool[route]
     bank = np.zeros_like(staff)
-    np.add.at(bank, layout.pairs_unit, x)
+    np.add.at(bank, (unit, month), x)
     slack = 1e-6 * (1 + np.abs(data.establishment))
 
+    # Every part of x is a possible combination: a group the pool covers, in reach.
+    places = {o.code: o.place for o in problem.organisations}
+    for p, u in set(zip(pool.tolist(), unit.tolist(), strict=True)):
+        organisation, group = layout.units[u]
+        assert group in problem.pools[p].covers
+        assert problem.reach.allowed(problem.pools[p].home_place, places[organisation])
     # Pool capacities are never exceeded.
     used = np.zeros_like(data.capacity)
-    np.add.at(used, layout.pairs_pool, x)
+    np.add.at(used, (pool, month), x)
     assert (used <= data.capacity + 1e-6).all()
+    # The split loses nothing: each unit gets what it was given.
+    given = np.zeros_like(staff)
+    given[layout.served] = v[layout.bank]
+    assert np.allclose(bank, given, atol=1e-6)
     # Coverage: staff + bank + agency + unfilled reach the establishment.
     assert (staff + bank + agency + unfilled >= data.establishment - slack).all()
     # Stock and flow, month to month.

@@ -6,7 +6,13 @@ for two ``celery -A app.plans.tasks worker --concurrency 1`` processes, stores a
 5 x 4 scenarios (``turnover_sensitivity.NURSE`` 0.2..1.0 by ``agency_reduction`` 0..0.3,
 24 months from 2024-04), publishes its plans and times until every point has ended.
 Prints the wall times and their ratio.
-Run: ``python bench/sweep.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]``.
+
+With ``--england``, it then stores one plan whose inputs are the England-sized instance of
+``bench/optimiser.py`` (1,000 organisations, 200 pools, 60 months), publishes it to one
+worker and times it from publishing to the stored result, with the solve's own figures.
+That takes many minutes.
+Run: ``python bench/sweep.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+[--england] [--sweep/--no-sweep]``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from app.plans import sweeps  # noqa: E402
 from app.plans.models import Plan, PlanState  # noqa: E402
 from app.plans.queue import CeleryEngine  # noqa: E402
 from app.plans.schemas import SweepRequest  # noqa: E402
+from bench.optimiser import SCALES, SEED  # noqa: E402
+from optimiser.examples import generate  # noqa: E402
 from seed.load import load_demo  # noqa: E402
 
 PLANNER = Principal("bench", "bench", frozenset({Scope.PLANS_WRITE}), None)
@@ -171,10 +179,63 @@ def run_sweep(url: str, broker: str, workers: int, logs: Path) -> float:
         engine.shutdown()
 
 
+def run_england(url: str, broker: str, logs: Path, time_limit_s: float) -> None:
+    """One England-sized plan on one worker: wall time from publishing to stored result."""
+    organisations, pools, months = SCALES["england"]
+    problem = generate(organisations=organisations, pools=pools, months=months, seed=SEED)
+    queue = f"bench-england-{uuid.uuid4().hex[:8]}"
+    settings = Settings(database_url=url, broker_url=broker, plan_queue=queue)
+    engine = CeleryEngine(settings=settings)
+    sessions = make_sessionmaker(make_engine(url))
+    plan_id = uuid.uuid4().hex
+    with sessions() as session:
+        session.add(
+            Plan(
+                id=plan_id,
+                start=problem.start,
+                months=problem.months,
+                request={"start": problem.start, "months": problem.months, "bench": "england"},
+                inputs={"problem": problem.to_dict(), "time_limit_s": time_limit_s},
+                requested_by=PLANNER.name,
+                owner=engine.identity,
+            )
+        )
+        session.commit()
+    processes = start_workers(1, url=url, broker=broker, queue=queue, logs=logs)
+    try:
+        started = time.perf_counter()
+        engine.submit(plan_id)
+        while True:
+            with sessions() as session:
+                state = session.scalars(select(Plan.state).where(Plan.id == plan_id)).one()
+            if state in (PlanState.FINISHED, PlanState.FAILED):
+                wall = time.perf_counter() - started
+                break
+            time.sleep(1.0)
+        with sessions() as session:
+            plan = session.get(Plan, plan_id)
+            assert plan is not None
+            figures = (plan.result or {}).get("solve") or {}
+            print(
+                f"England plan on one worker: {plan.state}, {plan.status}; {wall:.0f} s from "
+                f"publishing to stored result; {figures.get('variables', 0):,} variables, "
+                f"{figures.get('constraints', 0):,} rows, build {figures.get('build_s', 0):.0f} s, "
+                f"solve {figures.get('solve_s', 0):.0f} s ({figures.get('solver', '')})",
+                flush=True,
+            )
+            if plan.state != PlanState.FINISHED:
+                print(f"  {plan.message}")
+    finally:
+        stop(processes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--broker", help="a broker URL; default: a private redis-server")
+    parser.add_argument("--england", action="store_true", help="also the England-sized plan")
+    parser.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--england-time-limit", type=float, default=1800.0)
     args = parser.parse_args()
     server = make_url(args.url)
     name = f"workforce_bench_sweep_{os.getpid()}"
@@ -208,10 +269,13 @@ def main() -> None:
             f"sweep: 20 HIOW scenarios, 24 months from 2024-04, demo data; {os.cpu_count()} cores, "
             f"load average {os.getloadavg()[0]:.1f} at the start"
         )
-        walls = {}
-        for workers in (1, 2):
-            walls[workers] = run_sweep(url, broker, workers, logs)
-        print(f"ratio 1 worker / 2 workers: {walls[1] / walls[2]:.2f}x")
+        if args.sweep:
+            walls = {}
+            for workers in (1, 2):
+                walls[workers] = run_sweep(url, broker, workers, logs)
+            print(f"ratio 1 worker / 2 workers: {walls[1] / walls[2]:.2f}x")
+        if args.england:
+            run_england(url, broker, logs, args.england_time_limit)
     finally:
         if redis is not None:
             redis.terminate()

@@ -12,8 +12,9 @@ place. ``y[p,g,d,t]`` is what pool ``p`` sends to staff group ``g`` in place ``d
 ``z[o,g,t]`` what organisation ``o`` receives; each (group, place, month) balances,
 ``Σ_p y = Σ_{o in d} z``. Every ``x`` gives such a ``y`` and ``z`` at the same cost, and
 every ``y`` and ``z`` split back into an ``x`` (``split_bank``), so the optimum and every
-dual are the spec's. The region instance has 543,000 ``x`` columns but 48,000 ``y`` and
-61,000 ``z``, and solves five to eight times faster for it (README).
+dual are the spec's. The region bench instance has 543,000 ``x`` columns but 48,000
+``y`` and 61,000 ``z``; it solves in 74 s by interior point where the ``x`` form took
+198 s (by dual simplex, 366 s against 578 s).
 """
 
 from __future__ import annotations
@@ -603,13 +604,18 @@ def place_names(problem: Problem) -> list[str]:
 
 
 def balance_names(problem: Problem, layout: Layout) -> list[str]:
+    """Each (group, place) balance's name, read from any of its routes."""
     groups = [g.code for g in problem.staff_groups]
     places = place_names(problem)
-    first = np.zeros(layout.balances, dtype=np.int64)
-    first[layout.route_balance[::-1]] = np.arange(len(layout.route_balance))[::-1]
-    return [
-        f"{groups[layout.route_group[r]]}_{places[layout.route_place[r]]}" for r in first.tolist()
-    ]
+    names = [""] * layout.balances
+    for b, g, d in zip(
+        layout.route_balance.tolist(),
+        layout.route_group.tolist(),
+        layout.route_place.tolist(),
+        strict=True,
+    ):
+        names[b] = f"{groups[g]}_{places[d]}"
+    return names
 
 
 def split_bank(

@@ -36,6 +36,8 @@ class Outcome:
     solve_s: float
     solver: str
     reason: str = ""
+    # HiGHS's simplex and interior-point iterations: which method really ran.
+    iterations: tuple[int, int] = (0, 0)
 
 
 def highs_version() -> str:
@@ -100,7 +102,14 @@ def run_highs(
             SolveStatus.ERROR, None, None, None, 0.0, highs_version(), "HiGHS refused the model"
         )
     highs.run()
-    elapsed = time.perf_counter() - started
+    outcome = _outcome(highs, model, time.perf_counter() - started, time_limit_s)
+    info = highs.getInfo()
+    outcome.iterations = (info.simplex_iteration_count, info.ipm_iteration_count)
+    return outcome
+
+
+def _outcome(highs: Any, model: lp.Model, elapsed: float, time_limit_s: float) -> Outcome:
+    """What a finished HiGHS run found."""
     model_status = highs.getModelStatus()
     info = highs.getInfo()
     has_solution = info.primal_solution_status == 2  # feasible

@@ -22,8 +22,6 @@ HERE = Path(__file__).resolve().parent
 if sys.path and Path(sys.path[0]).resolve() == HERE:
     sys.path[0] = str(HERE.parent)
 
-from alembic import command  # noqa: E402
-from alembic.config import Config  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
 from app.auth import Principal, Scope  # noqa: E402
@@ -31,6 +29,7 @@ from app.db import make_engine, make_sessionmaker  # noqa: E402
 from app.main import settle_heap  # noqa: E402
 from app.metrics import service, totals  # noqa: E402
 from app.periods import add_months, period_range  # noqa: E402
+from bench import migrate  # noqa: E402
 from seed.reference import STAFF_GROUPS  # noqa: E402
 
 ORGANISATIONS = 1_000
@@ -166,10 +165,7 @@ def main() -> None:
         connection.execute(text(f"CREATE DATABASE {name}"))
     url = server.set(database=name).render_as_string(hide_password=False)
     try:
-        config = Config(str(HERE.parent / "alembic.ini"))
-        config.attributes["database_url"] = url
-        config.attributes["configure_logging"] = False
-        command.upgrade(config, "head")
+        migrate(url)
         started = time.perf_counter()
         load(url)
         print(f"load: {time.perf_counter() - started:.1f} s")

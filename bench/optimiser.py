@@ -55,25 +55,17 @@ def demo_problem(months: int = 60) -> Problem:
     """The problem ``POST /v1/plans`` solves for a ``months``-month plan from
     ``DEMO_START`` on the synthetic demo returns: loaded into a throwaway SQLite database
     and gathered by the service's own code."""
-    from alembic import command
-    from alembic.config import Config
-
     from app.db import make_engine, make_sessionmaker
     from app.plans.inputs import gather, stored_targets
     from app.plans.schemas import PlanRequest
     from app.plans.solving import build_problem
-    from seed.load import load_demo
+    from bench import migrate
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/demo.db"
-        config = Config(str(HERE.parent / "alembic.ini"))
-        config.attributes["database_url"] = url
-        config.attributes["configure_logging"] = False
-        command.upgrade(config, "head")
+        migrate(url, demo=True)
         engine = make_engine(url)
         with make_sessionmaker(engine)() as session:
-            load_demo(session)
-            session.commit()
             request = PlanRequest.model_validate({"start": DEMO_START, "months": months})
             built = build_problem(
                 gather(session, request=request),

@@ -34,8 +34,6 @@ HERE = Path(__file__).resolve().parent
 if sys.path and Path(sys.path[0]).resolve() == HERE:
     sys.path[0] = str(HERE.parent)
 
-from alembic import command  # noqa: E402
-from alembic.config import Config  # noqa: E402
 from sqlalchemy import create_engine, make_url, select, text  # noqa: E402
 
 from app.auth import Principal, Scope  # noqa: E402
@@ -45,9 +43,9 @@ from app.plans import sweeps  # noqa: E402
 from app.plans.models import Plan, PlanState  # noqa: E402
 from app.plans.queue import CeleryEngine  # noqa: E402
 from app.plans.schemas import SweepRequest  # noqa: E402
+from bench import migrate  # noqa: E402
 from bench.optimiser import SCALES, SEED  # noqa: E402
 from optimiser.examples import generate  # noqa: E402
-from seed.load import load_demo  # noqa: E402
 
 PLANNER = Principal("bench", "bench", frozenset({Scope.PLANS_WRITE}), None)
 SWEEP = {
@@ -258,13 +256,7 @@ def main() -> None:
             )
             broker = f"redis://127.0.0.1:{port}/0"
             time.sleep(0.5)
-        config = Config(str(HERE.parent / "alembic.ini"))
-        config.attributes["database_url"] = url
-        config.attributes["configure_logging"] = False
-        command.upgrade(config, "head")
-        with make_sessionmaker(make_engine(url))() as session:
-            load_demo(session)
-            session.commit()
+        migrate(url, demo=True)
         print(
             f"sweep: 20 HIOW scenarios, 24 months from 2024-04, demo data; {os.cpu_count()} cores, "
             f"load average {os.getloadavg()[0]:.1f} at the start"

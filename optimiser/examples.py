@@ -91,7 +91,6 @@ def generate(
         Organisation(code=f"ORG{i:04d}", place=places[i % len(places)])
         for i in range(organisations)
     )
-    place_of = {o.code: o.place for o in orgs}
     units = []
     bank_used: dict[tuple[str, str], float] = defaultdict(float)
     for organisation in orgs:
@@ -103,7 +102,7 @@ def generate(
             staff = establishment * (1 - vacancy)
             turnover = float(rng.uniform(0.08, 0.165))
             bank = round(establishment * vacancy * float(rng.uniform(0.5, 0.7)), 2)
-            bank_used[place_of[organisation.code], code] += bank
+            bank_used[organisation.place, code] += bank
             units.append(
                 Unit(
                     organisation=organisation.code,
@@ -125,8 +124,9 @@ def generate(
     homes = [(places[(p // len(kinds)) % len(places)], kinds[p % len(kinds)]) for p in range(pools)]
     sharing = Counter(homes)
     pool_list = []
-    for p, (home, (_kind, covers)) in enumerate(homes):
-        used = sum(bank_used[home, group] for group in covers) / sharing[home, (_kind, covers)]
+    for p, (home, kind) in enumerate(homes):
+        covers = kind[1]
+        used = sum(bank_used[home, group] for group in covers) / sharing[home, kind]
         pool_list.append(
             Pool(
                 code=f"POOL{p:03d}",

@@ -102,16 +102,17 @@ def run_highs(
             SolveStatus.ERROR, None, None, None, 0.0, highs_version(), "HiGHS refused the model"
         )
     highs.run()
-    outcome = _outcome(highs, model, time.perf_counter() - started, time_limit_s)
     info = highs.getInfo()
+    outcome = _outcome(highs, info, model, time.perf_counter() - started, time_limit_s)
     outcome.iterations = (info.simplex_iteration_count, info.ipm_iteration_count)
     return outcome
 
 
-def _outcome(highs: Any, model: lp.Model, elapsed: float, time_limit_s: float) -> Outcome:
+def _outcome(
+    highs: Any, info: Any, model: lp.Model, elapsed: float, time_limit_s: float
+) -> Outcome:
     """What a finished HiGHS run found."""
     model_status = highs.getModelStatus()
-    info = highs.getInfo()
     has_solution = info.primal_solution_status == 2  # feasible
     Status = highspy.HighsModelStatus
     if model_status == Status.kOptimal:

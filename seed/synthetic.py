@@ -3,8 +3,12 @@
 Not real data: every revision loaded from here is marked ``synthetic`` and carries the
 source ``synthetic-demo`` (see ``docs/data.md`` for the calibration and its sources):
 
-- about 77,000 staff and students in all in 2019: the organisations' published
-  headcounts (``seed.reference``), turned into WTE at ``HEADCOUNT_PER_WTE`` heads a WTE;
+- each NHS trust's staff in post by staff group in 2019-04: NHS Digital's published FTE
+  for June 2018 (``reference.PUBLISHED_FTE_JUNE_2018``) grown by the national trend to
+  the first month (``GROWTH_TO_FIRST_PERIOD``);
+- about 77,000 staff and students in all in 2019: the trusts, and general practice and
+  the councils' adult social care at the synthetic headcounts of ``seed.reference``
+  (at ``HEADCOUNT_PER_WTE`` heads a WTE) that make up the balance;
 - 12-month turnover about 14.2% in 2019/20 (England 9.1%), easing to about 12.5-13% by
   2024, a little short of the 12% commitment;
 - registered nursing vacancy rate about 15% in 2019, falling to about 12%;
@@ -71,27 +75,14 @@ GROUPS: dict[str, GroupAssumptions] = {
     "PRIMARY_CARE": GroupAssumptions(0.070, 0.140, 2_900, 1.20, 0.036),
 }
 
-# The share of each kind of organisation's staff in each staff group.
+# The month of the published staff in post the trusts are calibrated to, and the national
+# trend from it to FIRST_PERIOD: the HCHS workforce grew by about 2 to 3% between June 2018
+# and June 2019; 2.5% a year over the 10 months gives a factor of 1.0208.
+PUBLISHED_PERIOD = "2018-06"
+ANNUAL_GROWTH_TO_FIRST_PERIOD = 0.025
+# The share of each synthetic organisation's staff in each staff group, by its kind (the
+# trusts' come from the published figures).
 GROUP_MIX: dict[str, dict[str, float]] = {
-    "acute": {
-        "NURSE": 0.32,
-        "MIDWIFE": 0.04,
-        "DOCTOR": 0.14,
-        "STT": 0.14,
-        "SUPPORT": 0.20,
-        "INFRA": 0.16,
-    },
-    "community": {"NURSE": 0.33, "DOCTOR": 0.05, "STT": 0.20, "SUPPORT": 0.22, "INFRA": 0.20},
-    "combined": {
-        "NURSE": 0.30,
-        "MIDWIFE": 0.03,
-        "DOCTOR": 0.11,
-        "STT": 0.12,
-        "SUPPORT": 0.17,
-        "AMBULANCE": 0.10,
-        "INFRA": 0.17,
-    },
-    "ambulance": {"AMBULANCE": 0.70, "NURSE": 0.04, "SUPPORT": 0.08, "INFRA": 0.18},
     "social_care": {"SOCIAL_CARE": 0.85, "INFRA": 0.15},
     "primary_care": {"PRIMARY_CARE": 0.80, "NURSE": 0.20},
 }
@@ -251,29 +242,52 @@ def _month(period: str) -> _Month:
     )
 
 
-def _units() -> Iterator[tuple[reference.OrganisationRef, str, float]]:
-    """Every organisation and staff group, with its share of the organisation's staff."""
+def growth_to_first_period() -> float:
+    """The national trend's growth from PUBLISHED_PERIOD to FIRST_PERIOD (1.0208)."""
+    months = month_index(FIRST_PERIOD) - month_index(PUBLISHED_PERIOD)
+    return math.pow(1 + ANNUAL_GROWTH_TO_FIRST_PERIOD, months / 12)
+
+
+@cache
+def calibration_targets() -> dict[tuple[str, str], float]:
+    """(organisation, staff group) -> staff in post WTE in FIRST_PERIOD: the trusts'
+    published FTE grown by the national trend, the synthetic organisations' headcount
+    split by GROUP_MIX and turned into WTE."""
+    growth = growth_to_first_period()
+    published = reference.published_fte_by_group()
     order = [group.code for group in reference.STAFF_GROUPS]
+    targets: dict[tuple[str, str], float] = {}
     for organisation in reference.ORGANISATIONS:
-        mix = GROUP_MIX[organisation.kind]
-        for group in sorted(mix, key=order.index):
-            yield organisation, group, mix[group]
+        if organisation.headcount is None:
+            sizes = {g: fte * growth for g, fte in published[organisation.code].items()}
+        else:
+            wte = organisation.headcount / HEADCOUNT_PER_WTE
+            sizes = {g: wte * share for g, share in GROUP_MIX[organisation.kind].items()}
+        for group in sorted(sizes, key=order.index):
+            targets[organisation.code, group] = sizes[group]
+    return targets
+
+
+def _units() -> Iterator[tuple[reference.OrganisationRef, str, float]]:
+    """Every organisation and staff group, with its staff in post WTE in FIRST_PERIOD."""
+    for (code, group), wte in calibration_targets().items():
+        yield reference.organisation(code), group, wte
 
 
 @cache
 def _character() -> dict[tuple[str, str], tuple[float, float]]:
     """Each organisation and staff group's vacancy and turnover factors, normalised so
-    that the headcount-weighted mean of each staff group's factors is 1 (the system's
+    that the staff-weighted mean of each staff group's factors is 1 (the system's
     figures stay calibrated) and turnover scaled so that the system's is TURNOVER_2019."""
     raw: dict[tuple[str, str], tuple[float, float]] = {}
     weights: dict[tuple[str, str], float] = {}
-    for organisation, group, share in _units():
+    for organisation, group, wte in _units():
         rng = random.Random(f"{SEED}:character:{organisation.code}:{group}")
         vacancy = rng.uniform(0.85, 1.15)
         if organisation.place in reference.ISLAND_PLACES:
             vacancy *= ISLAND_VACANCY_FACTOR
         raw[organisation.code, group] = (vacancy, rng.uniform(0.9, 1.1))
-        weights[organisation.code, group] = organisation.headcount * share
+        weights[organisation.code, group] = wte
     factors: dict[tuple[str, str], tuple[float, float]] = {}
     for group in GROUPS:
         keys = [key for key in raw if key[1] == group]
@@ -300,7 +314,7 @@ def _rate(value: float) -> Decimal:
 
 
 def _series(
-    organisation: reference.OrganisationRef, group: str, share: float
+    organisation: reference.OrganisationRef, group: str, first_wte: float
 ) -> Iterator[tuple[str, SyntheticLine]]:
     """The unit's lines month after month from FIRST_PERIOD, for ever."""
     assumptions = GROUPS[group]
@@ -311,7 +325,7 @@ def _series(
     def vacancy_rate(month: _Month, wobble: float) -> float:
         return vacancy_2019 * month.vacancy + month.vacancy_seasonal + wobble
 
-    staff_in_post = _wte(organisation.headcount * share / HEADCOUNT_PER_WTE)
+    staff_in_post = _wte(first_wte)
     establishment_2019 = float(staff_in_post) / (1 - vacancy_rate(_month(FIRST_PERIOD), 0.0))
 
     def establishment(month: _Month) -> float:
@@ -383,8 +397,8 @@ def generate_returns(until: str, *, first: str = FIRST_PERIOD) -> Iterator[Synth
         for period in periods
         for organisation in reference.ORGANISATIONS
     }
-    for organisation, group, share in _units():
-        for period, line in _series(organisation, group, share):
+    for organisation, group, wte in _units():
+        for period, line in _series(organisation, group, wte):
             if period > until:
                 break
             if period >= first:

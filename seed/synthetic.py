@@ -518,8 +518,36 @@ def _markdown(figures: list[YearFigures]) -> str:
     return "\n".join(rows)
 
 
+def _calibration_markdown() -> str:
+    """Each trust's staff group: published June 2018 FTE, growth, target and the demo's
+    staff in post in FIRST_PERIOD."""
+    published = reference.published_fte_by_group()
+    first = {
+        (demo_return.organisation, line.staff_group): float(line.staff_in_post_wte)
+        for demo_return in generate_returns(FIRST_PERIOD)
+        for line in demo_return.lines
+    }
+    growth = growth_to_first_period()
+    rows = [
+        f"| trust | staff group | published FTE, June 2018 | growth | target WTE, {FIRST_PERIOD} "
+        f"| demo WTE, {FIRST_PERIOD} | demo against target |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for (code, group), target in calibration_targets().items():
+        if code not in published:
+            continue
+        demo = first[code, group]
+        rows.append(
+            f"| {code} | {group} | {published[code][group]:,} | ×{growth:.4f} | {target:,.1f} "
+            f"| {demo:,.2f} | {demo / target - 1:+.2%} |"
+        )
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
-    # python -m seed.synthetic [YYYY-MM]: the table of docs/data.md.
+    # python -m seed.synthetic [YYYY-MM]: the tables of docs/data.md.
     import sys
 
+    print(_calibration_markdown())
+    print()
     print(_markdown(yearly_figures(sys.argv[1] if len(sys.argv) > 1 else latest_complete_month())))

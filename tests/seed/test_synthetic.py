@@ -122,21 +122,26 @@ def test_staff_in_post_follows_starters_and_leavers(returns: list[SyntheticRetur
 
 
 def test_headcount_is_the_published_77000(returns: list[SyntheticReturn]) -> None:
-    assert sum(o.headcount for o in reference.ORGANISATIONS) == PUBLISHED_HEADCOUNT
     totals = system_totals(returns)
-    for period in ("2019-04", "2019-12"):
+    first = float(totals["2019-04"]["staff_in_post"]) * synthetic.HEADCOUNT_PER_WTE
+    assert first == pytest.approx(PUBLISHED_HEADCOUNT, rel=0.01)
+    for period in ("2019-12", "2020-03"):
         headcount = float(totals[period]["staff_in_post"]) * synthetic.HEADCOUNT_PER_WTE
         assert headcount == pytest.approx(PUBLISHED_HEADCOUNT, rel=0.05)
 
 
-def test_each_organisation_starts_at_its_published_headcount(
+def test_each_synthetic_organisation_starts_at_its_headcount(
     returns: list[SyntheticReturn],
 ) -> None:
+    """General practice and the councils, which no published source sizes by staff group."""
+    synthetic_organisations = [o for o in reference.ORGANISATIONS if o.headcount is not None]
+    assert {o.kind for o in synthetic_organisations} == {"primary_care", "social_care"}
     for demo_return in returns[: len(reference.ORGANISATIONS)]:
-        wte = sum(line.staff_in_post_wte for line in demo_return.lines)
-        headcount = float(wte) * synthetic.HEADCOUNT_PER_WTE
         published = reference.organisation(demo_return.organisation).headcount
-        assert headcount == pytest.approx(published, rel=0.01)
+        if published is None:
+            continue
+        wte = sum(line.staff_in_post_wte for line in demo_return.lines)
+        assert float(wte) * synthetic.HEADCOUNT_PER_WTE == pytest.approx(published, rel=0.01)
 
 
 def test_turnover_is_about_14_2_percent_in_2019_20_then_eases(

@@ -538,7 +538,7 @@ def _calibration_markdown() -> str:
             continue
         demo = first[code, group]
         rows.append(
-            f"| {code} | {group} | {published[code][group]:,} | ×{growth:.4f} | {target:,.1f} "
+            f"| {code} | {group} | {published[code][group]:,} | {growth:.4f} | {target:,.1f} "
             f"| {demo:,.2f} | {demo / target - 1:+.2%} |"
         )
     return "\n".join(rows)

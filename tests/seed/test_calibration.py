@@ -15,6 +15,7 @@ import pytest
 
 from app.periods import period_range
 from seed import reference, synthetic
+from seed.pools import hiow_pools
 from seed.synthetic import SyntheticReturn
 
 # A trust's staff group may drift this far from its calibration target in the first year.
@@ -22,9 +23,30 @@ DRIFT = 0.05
 FIRST_YEAR = ("2019-04", "2020-03")
 
 PUBLISHED_BY_GROUP = {
-    "RHM": {"NURSE": 2731, "MIDWIFE": 212, "DOCTOR": 1367, "STT": 1128, "SUPPORT": 2769, "INFRA": 1088},
-    "RHU": {"NURSE": 1778, "MIDWIFE": 148, "DOCTOR": 882, "STT": 834, "SUPPORT": 2151, "INFRA": 416},
-    "RN5": {"NURSE": 1271, "MIDWIFE": 172, "DOCTOR": 702, "STT": 577, "SUPPORT": 1644, "INFRA": 861},
+    "RHM": {
+        "NURSE": 2731,
+        "MIDWIFE": 212,
+        "DOCTOR": 1367,
+        "STT": 1128,
+        "SUPPORT": 2769,
+        "INFRA": 1088,
+    },
+    "RHU": {
+        "NURSE": 1778,
+        "MIDWIFE": 148,
+        "DOCTOR": 882,
+        "STT": 834,
+        "SUPPORT": 2151,
+        "INFRA": 416,
+    },
+    "RN5": {
+        "NURSE": 1271,
+        "MIDWIFE": 172,
+        "DOCTOR": 702,
+        "STT": 577,
+        "SUPPORT": 1644,
+        "INFRA": 861,
+    },
     "R1F": {
         "NURSE": 693,
         "MIDWIFE": 42,
@@ -113,3 +135,30 @@ def test_the_trusts_nursing_is_the_published_not_the_old_demos(
     assert found["RN5", "NURSE"]["2019-04"] == pytest.approx(1_297, abs=1)
     assert found["RW1", "NURSE"]["2019-04"] == pytest.approx(2_350, abs=1)
     assert found["RHM", "NURSE"]["2019-04"] == pytest.approx(2_788, abs=1)
+
+
+def test_bank_pools_are_sized_from_the_calibrated_bank_use() -> None:
+    """Every pool is its place's bank use in the groups it covers, over the 12 months to
+    the month it is sized at, plus the strategy's initial increase: so the pools shrank
+    with the trusts, and the nursing pools stay a small share of nursing staff."""
+    until = "2024-03"
+    first = "2023-04"
+    places = {o.code: o.place for o in reference.ORGANISATIONS}
+    bank: dict[tuple[str, str], float] = defaultdict(float)
+    nursing_staff: dict[str, float] = defaultdict(float)
+    for demo_return in synthetic.generate_returns(until, first=first):
+        place = places[demo_return.organisation]
+        for line in demo_return.lines:
+            bank[place, line.staff_group] += float(line.bank_wte) / 12
+            if demo_return.period == until and line.staff_group in reference.NURSING_GROUPS:
+                nursing_staff[place] += float(line.staff_in_post_wte)
+    pools = {p.code: p for p in hiow_pools(until)}
+    assert len(pools) == len(reference.PLACES) * len(reference.POOL_KINDS)
+    for place in reference.PLACES:
+        for kind in reference.POOL_KINDS:
+            pool = pools[reference.pool_code(place, kind)]
+            used = sum(bank[place, group] for group in kind.covers)
+            expected = used * (1 + reference.BANK_INITIAL_INCREASE)
+            assert float(pool.capacity_wte) == pytest.approx(expected, abs=0.02), pool.code
+        nursing_pool = pools[f"{reference.PLACE_CODES[place]}-NURSING"]
+        assert 0.03 < float(nursing_pool.capacity_wte) / nursing_staff[place] < 0.12, place

@@ -5,7 +5,7 @@ source ``synthetic-demo`` (see ``docs/data.md`` for the calibration and its sour
 
 - each NHS trust's staff in post by staff group in 2019-04: NHS Digital's published FTE
   for June 2018 (``reference.PUBLISHED_FTE_JUNE_2018``) grown by the national trend to
-  the first month (``GROWTH_TO_FIRST_PERIOD``);
+  the first month (``growth_to_first_period()``, 2.5% a year);
 - about 77,000 staff and students in all in 2019: the trusts, and general practice and
   the councils' adult social care at the synthetic headcounts of ``seed.reference``
   (at ``HEADCOUNT_PER_WTE`` heads a WTE) that make up the balance;

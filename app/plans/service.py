@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth import Principal, Scope
@@ -79,25 +79,6 @@ def create_plan(
     session.add(plan)
     session.flush()
     return plan
-
-
-def discard_plan(session: Session, *, plan_id: str) -> None:
-    """Delete a plan that was never handed to a worker, and commit."""
-    session.rollback()
-    session.execute(delete(Plan).where(Plan.id == plan_id, Plan.state == PlanState.QUEUED))
-    session.commit()
-
-
-def all_ended(session: Session, *, plan_ids: Sequence[str]) -> bool:
-    """Whether every one of the plans is finished or failed (read afresh)."""
-    if session.in_transaction():
-        session.commit()  # a fresh snapshot: the workers write from other connections
-    running = session.scalar(
-        select(func.count())
-        .select_from(Plan)
-        .where(Plan.id.in_(plan_ids), Plan.state.in_([PlanState.QUEUED, PlanState.RUNNING]))
-    )
-    return not running
 
 
 def get_plan(session: Session, *, plan_id: str) -> Plan:

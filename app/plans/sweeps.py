@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import Principal, Scope
 from app.config import Settings
-from app.db import utcnow
 from app.errors import FieldError, NotFound, ValidationFailed, field_error
 from app.plans import inputs as plan_inputs
 from app.plans import service
@@ -207,23 +206,6 @@ def create_sweep(
             raise _regrid(error, keys) from error
         plan_ids.append(plan.id)
     return sweep, plan_ids
-
-
-def fail_unsubmitted(session: Session, *, plan_ids: Sequence[str], reason: str) -> None:
-    """Fail points that were never handed to a worker, and commit."""
-    session.rollback()
-    session.execute(
-        update(Plan)
-        .where(Plan.id.in_(plan_ids), Plan.state == PlanState.QUEUED)
-        .values(
-            state=PlanState.FAILED,
-            status="error",
-            error=reason,
-            message=f"The plan failed: {reason}.",
-            finished_at=utcnow(),
-        )
-    )
-    session.commit()
 
 
 def get_sweep(session: Session, *, sweep_id: str) -> PlanSweep:

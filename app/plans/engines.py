@@ -33,6 +33,7 @@ from app.plans.worker import (
     ClaimRules,
     fail_plan,
     is_alive_here,
+    pid_runs,
     process_identity,
     run_plan,
     warm_up,
@@ -42,6 +43,7 @@ log = logging.getLogger("app.plans")
 PR_SET_PDEATHSIG = 1
 # How often a worker process looks whether the API that started it is still there.
 PARENT_POLL_S = 0.5
+INTERRUPTED = "interrupted: the service stopped while solving it"
 
 
 class PlanEngine(Protocol):
@@ -74,6 +76,8 @@ def die_with_parent(parent_pid: int) -> None:
     happens under ``forkserver``, whose server process stands between the API and its
     workers. The resource tracker then sees its last user gone and ends too.
     """
+    # A forked worker inherits the server's handler, which would make it ignore SIGTERM.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -81,26 +85,16 @@ def die_with_parent(parent_pid: int) -> None:
         except (OSError, AttributeError):
             log.warning("could not ask for the parent-death signal")
     started_under = os.getppid()
-    if parent_pid != started_under and not _is_alive(parent_pid):
+    if parent_pid != started_under and not pid_runs(parent_pid):
         os._exit(1)  # the API ended while this process was starting
 
     def watch() -> None:
         while True:
             time.sleep(PARENT_POLL_S)
-            if os.getppid() != started_under or not _is_alive(parent_pid):
+            if os.getppid() != started_under or not pid_runs(parent_pid):
                 os._exit(1)
 
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class EmbeddedEngine:
@@ -178,10 +172,11 @@ class EmbeddedEngine:
         error = future.exception()
         if error is None:
             return
-        if isinstance(error, BrokenProcessPool):
+        if self._stopping:
+            reason = INTERRUPTED
+        elif isinstance(error, BrokenProcessPool):
             reason = "the worker process solving it stopped unexpectedly"
-            if not self._stopping:
-                self._dispatch.submit(self._replace_broken_pool)
+            self._dispatch.submit(self._replace_broken_pool)
         else:
             reason = f"the solve failed: {type(error).__name__}: {error}"
         self._fail(plan_id, reason)
@@ -240,6 +235,8 @@ class EmbeddedEngine:
                 process.terminate()
             for process in processes:
                 process.join(timeout=5)
+                if process.is_alive():
+                    process.kill()
         self._dispatch.shutdown(wait=False)
         if outstanding:
             with self.sessions.begin() as session:
@@ -247,7 +244,7 @@ class EmbeddedEngine:
                     select(Plan.id).where(Plan.id.in_(outstanding), Plan.state == PlanState.RUNNING)
                 ).all()
             if interrupted:
-                self._fail(list(interrupted), "interrupted: the service stopped while solving it")
+                self._fail(list(interrupted), INTERRUPTED)
 
 
 def make_plan_engine(settings: Settings, *, sessions: sessionmaker[Session]) -> PlanEngine:

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Result, select, update
@@ -76,12 +77,25 @@ def is_alive_here(identity: str | None) -> bool:
     if host != socket.gethostname():
         return True
     try:
-        os.kill(int(pid), 0)
+        return pid_runs(int(pid))
+    except ValueError:
+        return True
+
+
+def pid_runs(pid: int) -> bool:
+    """Whether the process runs: one that has ended but is not yet reaped (a zombie, as
+    orphans stay under an init that does not reap) does not."""
+    try:
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, ValueError):
+    except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc here: the signal's answer stands
+    return stat[stat.rindex(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 def sessions_for(database_url: str) -> sessionmaker[Session]:

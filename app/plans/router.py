@@ -18,7 +18,7 @@ from app.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.plans import export, service
+from app.plans import export, listing, service
 from app.plans.engines import PlanEngineDep
 from app.plans.models import PlanState
 from app.plans.schemas import Allocation, PlanPage, PlanRead, PlanRequest
@@ -103,12 +103,13 @@ def list_plans(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> PlanPage:
-    """Plans, newest first, without their rows."""
+    """Plans, newest first, without their rows: each with its label, the scenario keys it
+    changed, its sweep if any, its costs and which targets it meets."""
     service.require_plan_reader(principal)
-    rows, total = service.list_plans(session, limit=limit, offset=offset)
+    rows, total = listing.list_plans(session, limit=limit, offset=offset)
     following = offset + limit
     return PlanPage(
-        items=[service.to_summary(plan) for plan in rows],
+        items=[listing.to_summary(plan) for plan in rows],
         total=total,
         limit=limit,
         offset=offset,

@@ -22,6 +22,7 @@ from app.config import Settings
 from app.errors import FieldError, NotFound, ValidationFailed, field_error
 from app.plans import inputs as plan_inputs
 from app.plans import service
+from app.plans.listing import sweep_state
 from app.plans.models import Plan, PlanState, PlanSweep
 from app.plans.schemas import (
     MAX_SWEEP_POINTS,
@@ -250,12 +251,12 @@ def to_read(session: Session, sweep: PlanSweep) -> SweepRead:
     points = [_point(row) for row in rows]
     done = sum(p.state == PlanState.FINISHED for p in points)
     failed = sum(p.state == PlanState.FAILED for p in points)
-    if done + failed == sweep.total:
-        state = PlanState.FAILED if done == 0 else PlanState.FINISHED
-    elif all(p.state == PlanState.QUEUED for p in points):
-        state = PlanState.QUEUED
-    else:
-        state = PlanState.RUNNING
+    state = sweep_state(
+        total=sweep.total,
+        done=done,
+        failed=failed,
+        queued=sum(p.state == PlanState.QUEUED for p in points),
+    )
     return SweepRead(
         id=sweep.id,
         state=state.value,

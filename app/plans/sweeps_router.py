@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
@@ -17,9 +17,9 @@ from app.errors import (
     ValidationFailed,
     problem_responses,
 )
-from app.plans import service, sweeps
+from app.plans import listing, service, sweeps
 from app.plans.engines import PlanEngineDep
-from app.plans.schemas import SweepRead, SweepRequest
+from app.plans.schemas import SweepPage, SweepRead, SweepRequest
 from app.plans.submission import Batch, submit_plans
 from app.returns import csv_io
 
@@ -70,6 +70,27 @@ async def create_sweep(
         read.model_dump(mode="json"),
         status_code=202,
         headers={"Location": location, "Retry-After": "1"},
+    )
+
+
+@router.get("", operation_id="list_sweeps", responses=problem_responses(*ERRORS))
+def list_sweeps(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SweepPage:
+    """Sweeps, newest first: each with its state, progress and grid, without its points."""
+    service.require_plan_reader(principal)
+    items, total = listing.list_sweeps(session, limit=limit, offset=offset)
+    following = offset + limit
+    return SweepPage(
+        items=items,
+        total=total,
+        limit=limit,
+        offset=offset,
+        next=str(request.url.include_query_params(offset=following)) if following < total else None,
     )
 
 

@@ -25,7 +25,7 @@ from app.deps import SessionDep, SettingsDep
 from app.errors import AppError, Forbidden, Unauthorised, ValidationFailed, from_pydantic
 from app.metrics.service import SYSTEM_CODE
 from app.organisations import service as organisations_service
-from app.plans import export
+from app.plans import export, listing
 from app.plans import service as plans_service
 from app.plans.engines import PlanEngineDep
 from app.plans.models import PlanState
@@ -308,12 +308,12 @@ def _plans_page(
     status_code: int = 200,
 ) -> Response:
     plans_service.require_plan_reader(principal)
-    rows, total = plans_service.list_plans(session, limit=100, offset=0)
+    rows, total = listing.list_plans(session, limit=100, offset=0)
     return render(
         request,
         "plans.html",
         principal=principal,
-        plans=[plans_service.to_summary(plan) for plan in rows],
+        plans=[listing.to_summary(plan) for plan in rows],
         synthetic=any(plan.inputs.get("synthetic_data") for plan in rows),
         total=total,
         can_request=principal.has(Scope.PLANS_WRITE),
@@ -359,6 +359,7 @@ def plan_request_from_form(form: dict[str, list[str]]) -> tuple[dict[str, str], 
                 "start": values.get("start", ""),
                 "months": values.get("months", ""),
                 "scenario": scenario,
+                **({"label": values["label"]} if values.get("label") else {}),
             }
         )
     except ValidationError as error:

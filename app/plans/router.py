@@ -14,6 +14,7 @@ from app.errors import (
     Forbidden,
     NotFound,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorised,
     ValidationFailed,
     problem_responses,
@@ -48,7 +49,7 @@ def _wait_budget(prefer: str | None, default: float) -> float:
     response_model=PlanRead,
     responses={
         202: {"model": PlanRead, "description": "Accepted; poll the Location for the result"},
-        **problem_responses(*ERRORS, ServiceUnavailable),
+        **problem_responses(*ERRORS, TooManyRequests, ServiceUnavailable),
     },
 )
 async def create_plan(

@@ -17,10 +17,10 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app.auth import Principal
+from app.auth import Principal, Scope
 from app.config import Settings
 from app.errors import ServiceUnavailable
-from app.plans import service
+from app.plans import limits, service
 from app.plans.engines import PlanEngine
 from app.plans.models import Plan, PlanState, PlanSweep
 from app.plans.schemas import PlanRequest
@@ -45,6 +45,9 @@ def one_plan(request: PlanRequest, *, principal: Principal, settings: Settings) 
     """How ``submit_plans`` stores a single plan request."""
 
     def create(session: Session, owner: str) -> Batch:
+        principal.require(Scope.PLANS_WRITE)
+        limits.refuse(limits.request_problems(request, settings))
+        limits.check_pending(session, principal=principal, adding=1, settings=settings)
         plan = service.create_plan(
             session, request=request, principal=principal, settings=settings, owner=owner
         )

@@ -13,6 +13,7 @@ from app.errors import (
     Forbidden,
     NotFound,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorised,
     ValidationFailed,
     problem_responses,
@@ -38,7 +39,7 @@ def _read(session: Session, sweep_id: str) -> SweepRead:
     operation_id="create_sweep",
     status_code=202,
     response_model=SweepRead,
-    responses=problem_responses(*ERRORS, ServiceUnavailable),
+    responses=problem_responses(*ERRORS, TooManyRequests, ServiceUnavailable),
 )
 async def create_sweep(
     body: SweepRequest,

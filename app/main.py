@@ -11,7 +11,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -43,6 +44,7 @@ from app.tokens.service import ensure_environment_admin
 from app.ui.router import install as install_ui
 
 log = logging.getLogger("app")
+DOCS_ASSETS = "/docs-assets"
 
 DESCRIPTION = """Workforce planning for the Hampshire and Isle of Wight integrated care system.
 
@@ -158,11 +160,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             plan_engine.shutdown()
             engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc from Swagger UI's and ReDoc's files shipped in fastapi-offline,
+    # served here: the docs work with no network, as the pages do.
+    app = FastAPIOffline(
         title="HIOW workforce planning",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -185,6 +190,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(targets_router)
     install_ui(app)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        """The service's front door: the pages."""
+        return RedirectResponse("/ui/", status_code=307)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

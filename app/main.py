@@ -196,6 +196,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The service's front door: the pages."""
         return RedirectResponse("/ui/", status_code=307)
 
+    install_openapi(app)
+    return app
+
+
+def install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document, with the schemas that routes take as raw bodies."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
@@ -213,7 +220,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
 
 
 app = create_app()

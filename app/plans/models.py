@@ -64,7 +64,7 @@ class Plan(Base):
     sweep_index: Mapped[int | None] = mapped_column(Integer, default=None)
     sweep_point: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # The few figures a sweep's table shows, stored with the result so that the table is
-    # read without loading every point's whole result (some 400 kB at HIOW scale).
+    # read without loading every point's whole result (large: see docs/plans.md).
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 

@@ -244,7 +244,7 @@ def _point(row: Any) -> SweepPoint:
 
 
 def to_read(session: Session, sweep: PlanSweep) -> SweepRead:
-    # The summaries, not the results: a point's whole result is some 400 kB at HIOW scale.
+    # The summaries, not the results: a point's whole result is large (docs/plans.md).
     rows = session.execute(
         select(
             Plan.id,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import Principal, Scope
 from app.config import Settings
+from app.db import begin_write
 from app.errors import ServiceUnavailable
 from app.plans import limits, service
 from app.plans.engines import PlanEngine
@@ -87,6 +88,9 @@ async def submit_plans(
 
 
 def _create_and_commit(session: Session, create: CreatePlans, owner: str) -> Batch:
+    # Reads (the data, the token's pending plans), then writes: on SQLite take the write
+    # lock first, so that a worker storing a result meanwhile makes this wait, not fail.
+    begin_write(session)
     batch = create(session, owner)
     session.commit()
     return batch

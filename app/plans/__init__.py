@@ -24,7 +24,7 @@ Who may move it (``app.plans.worker`` holds every one of these writes):
   (``WHERE state = 'queued'``); the claim records the worker as the plan's ``runner``
   (``host:pid``), sets ``started_at`` and ``heartbeat_at`` and counts an attempt.
 - **running -> running** (a takeover): a worker handed the plan again (a Celery task
-  redelivered, or the embedded pool at start-up) may take the claim of a dead runner: a
+  redelivered after its worker died) may take the claim of a dead runner: a
   process of this host that no longer exists, or one whose ``heartbeat_at`` is older than
   ``plan_claim_stale_s``. The takeover is a compare-and-set on the old runner and its
   attempt count, so of several redeliveries only one wins. A live runner's claim is left
@@ -34,8 +34,9 @@ Who may move it (``app.plans.worker`` holds every one of these writes):
 - **-> failed** (``fail_plan``, from queued or running, never from finished): the runner
   when its solve raises; a worker finding the plan's ``plan_max_attempts``-th runner
   dead; the API for plans it could not hand to any worker; the embedded engine for a
-  plan whose worker process died, and at start-up for plans left running by dead
-  processes of its host.
+  plan whose worker process died, for the plan being solved when the API stops, and at
+  start-up for plans left running by dead processes of its host (a process that has
+  ended but not been reaped counts as dead).
 - A queued plan that nothing was ever handed (the broker refused it) is deleted, not
   failed: the request answered 503 and nothing was accepted.
 

@@ -7,12 +7,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from app.plans.models import Plan, PlanState, PlanSweep
 from app.plans.schemas import PlanSummary, SweepSummary
 from app.plans.worker import summarise
+
+
+def next_page(request: Request, *, limit: int, offset: int, total: int) -> str | None:
+    """The address of the page after this one, if there is one."""
+    following = offset + limit
+    return str(request.url.include_query_params(offset=following)) if following < total else None
 
 
 def list_plans(session: Session, *, limit: int, offset: int) -> tuple[Sequence[Plan], int]:

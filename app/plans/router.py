@@ -108,13 +108,12 @@ def list_plans(
     changed, its sweep if any, its costs and which targets it meets."""
     service.require_plan_reader(principal)
     rows, total = listing.list_plans(session, limit=limit, offset=offset)
-    following = offset + limit
     return PlanPage(
         items=[listing.to_summary(plan) for plan in rows],
         total=total,
         limit=limit,
         offset=offset,
-        next=str(request.url.include_query_params(offset=following)) if following < total else None,
+        next=listing.next_page(request, limit=limit, offset=offset, total=total),
     )
 
 

@@ -85,13 +85,12 @@ def list_sweeps(
     """Sweeps, newest first: each with its state, progress and grid, without its points."""
     service.require_plan_reader(principal)
     items, total = listing.list_sweeps(session, limit=limit, offset=offset)
-    following = offset + limit
     return SweepPage(
         items=items,
         total=total,
         limit=limit,
         offset=offset,
-        next=str(request.url.include_query_params(offset=following)) if following < total else None,
+        next=listing.next_page(request, limit=limit, offset=offset, total=total),
     )
 
 

@@ -142,8 +142,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             server.kill()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+def start_chromium(*arguments: str) -> WebDriver:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in (
@@ -153,11 +152,20 @@ def browser() -> Iterator[WebDriver]:
         "--disable-gpu",
         "--window-size=1280,1000",
         "--lang=en-GB",
+        *arguments,
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
+    driver: WebDriver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(CHROMEDRIVER)
+    )
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    driver = start_chromium()
     try:
         yield driver
     finally:
@@ -466,20 +474,7 @@ def test_a_workforce_lead_signs_in_reads_the_dashboard_plans_and_compares(
 @pytest.fixture(scope="module")
 def offline_browser() -> Iterator[WebDriver]:
     """Chromium that can reach nothing but this machine: every other host fails to resolve."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1280,1000",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
-    driver.set_page_load_timeout(60)
+    driver = start_chromium("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
     try:
         yield driver
     finally:

@@ -41,6 +41,7 @@ def plan_through_the_form(app: FastAPI, token: str) -> dict[str, Any]:
             "/v1/plans/" + location.rsplit("/", 1)[1], headers=headers
         ).json()
         assert plan["state"] == "finished", plan
+        assert plan["label"] == "hand-solved"
         assert plan["cost"]["total"] == 1900.0
         assert 'data-field="total" data-value="1900.0"' in page.text
         assert "£1,900" in page.text

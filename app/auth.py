@@ -14,8 +14,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
-from app.config import get_settings
-from app.deps import SessionDep
+from app.config import Settings
+from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, Unauthorised
 from app.tokens.models import ApiToken
 
@@ -34,9 +34,9 @@ def new_token_value() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def hash_token(token: str) -> str:
+def hash_token(token: str, settings: Settings) -> str:
     """HMAC-SHA256 of the token under the service's key: a leaked table yields no tokens."""
-    key = get_settings().token_key.get_secret_value().encode()
+    key = settings.token_key.get_secret_value().encode()
     return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
@@ -77,10 +77,11 @@ def authenticate(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    settings: SettingsDep,
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise Unauthorised("Send 'Authorization: Bearer <token>'.")
-    presented = hash_token(credentials.credentials)
+    presented = hash_token(credentials.credentials, settings)
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == presented))
     if (
         token is None

@@ -95,7 +95,7 @@ def plan(args: argparse.Namespace) -> int:
     from app.auth import Principal
     from app.plans import export, service
     from app.plans.schemas import PlanRequest, Scenario
-    from app.plans.worker import process_identity, run_plan
+    from app.plans.worker import ClaimRules, process_identity, run_plan
     from app.returns import csv_io
 
     settings = get_settings()
@@ -136,7 +136,7 @@ def plan(args: argparse.Namespace) -> int:
     ticker = threading.Thread(target=progress, daemon=True)
     ticker.start()
     try:
-        run_plan(settings.database_url, plan_id)
+        run_plan(settings.database_url, plan_id, rules=ClaimRules.of(settings))
     finally:
         done.set()
         ticker.join()

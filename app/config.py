@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     plan_claim_stale_s: float = Field(default=30.0, gt=0, le=3600)
     # A plan whose worker died this many times is failed instead of solved again.
     plan_max_attempts: int = Field(default=3, ge=1, le=100)
+    # Limits on the plan work one token may ask for (app.plans.limits).
+    plan_max_months: int = Field(default=60, ge=1, le=120)
+    plan_max_time_limit_s: float = Field(default=300.0, gt=0, le=3600)
+    plan_max_sweep_points: int = Field(default=50, ge=1, le=200)
+    plan_max_pending_per_token: int = Field(default=60, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -58,6 +63,15 @@ class Settings(BaseSettings):
             and self.token_key.get_secret_value() == DEVELOPMENT_TOKEN_KEY
         ):
             raise ValueError("WORKFORCE_TOKEN_KEY must be set to a secret value in production")
+        if self.plan_time_limit_s > self.plan_max_time_limit_s:
+            raise ValueError(
+                "WORKFORCE_PLAN_TIME_LIMIT_S must not exceed WORKFORCE_PLAN_MAX_TIME_LIMIT_S"
+            )
+        if self.plan_max_pending_per_token < self.plan_max_sweep_points:
+            raise ValueError(
+                "WORKFORCE_PLAN_MAX_PENDING_PER_TOKEN must be at least "
+                "WORKFORCE_PLAN_MAX_SWEEP_POINTS, or no full sweep could ever be accepted"
+            )
         return self
 
 

@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the database session."""
+"""Request-scoped dependencies: the database session and the app's settings."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.db import session_scope
 
 
@@ -18,3 +19,12 @@ def get_session(request: Request) -> Iterator[Session]:
 
 # scope="function": commit before the response leaves, so a 2xx means the data is stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was made with (tests make apps with settings of their own)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -120,6 +120,15 @@ class ValidationFailed(AppError):
     title = "The request's content is invalid"
 
 
+class TooManyRequests(AppError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too much work is already under way for this token"
+
+    def __init__(self, detail: str, *, retry_after_s: int = 10) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
 class ServiceUnavailable(AppError):
     status = 503
     slug = "service-unavailable"

@@ -11,7 +11,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import health
@@ -30,8 +32,9 @@ from app.errors import (
 from app.metrics.router import router as metrics_router
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.organisations.router import router as organisations_router
+from app.plans.engines import make_plan_engine
+from app.plans.observe import observe_solve_times
 from app.plans.router import router as plans_router
-from app.plans.runner import PlanEngine, PlanRunner
 from app.plans.sweeps_router import router as sweeps_router
 from app.returns.router import EXTRA_SCHEMAS
 from app.returns.router import router as returns_router
@@ -41,6 +44,7 @@ from app.tokens.service import ensure_environment_admin
 from app.ui.router import install as install_ui
 
 log = logging.getLogger("app")
+DOCS_ASSETS = "/docs-assets"
 
 DESCRIPTION = """Workforce planning for the Hampshire and Isle of Wight integrated care system.
 
@@ -107,20 +111,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(AppError("An unexpected error; nothing was stored."), request)
 
 
-def observe_solve(app: FastAPI, plan_id: str) -> None:
-    """Count a finished plan's build and solve time in the Prometheus histogram."""
-    from app.plans.models import Plan
-
-    try:
-        with app.state.sessionmaker() as session:
-            plan = session.get(Plan, plan_id)
-            figures = ((plan.result if plan else None) or {}).get("solve") or {}
-        if figures:
-            app.state.metrics.plan_solve_seconds.observe(figures["build_s"] + figures["solve_s"])
-    except Exception:
-        log.exception("could not observe a plan's solve time")
-
-
 def settle_heap() -> None:
     """Move the objects made at start-up (modules, models, the ORM's registries) out of
     the garbage collector's sight: a large response allocates enough to trigger full
@@ -128,6 +118,14 @@ def settle_heap() -> None:
     metrics page of 10,000 items, about a third of its time)."""
     gc.collect()
     gc.freeze()
+
+
+def _plan_source(app: FastAPI) -> tuple[sessionmaker[Session], str] | None:
+    """The sessions and the plan engine's identity, once the app has started."""
+    engine = getattr(app.state, "plan_engine", None)
+    if engine is None:
+        return None
+    return app.state.sessionmaker, engine.identity
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -142,44 +140,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.admin_token is not None:
             try:
                 for session in session_scope(app.state.sessionmaker):
-                    ensure_environment_admin(session, value=settings.admin_token.get_secret_value())
+                    ensure_environment_admin(
+                        session, value=settings.admin_token.get_secret_value(), settings=settings
+                    )
             except Exception:
                 log.exception("could not install WORKFORCE_ADMIN_TOKEN; is the database migrated?")
-        runner: PlanEngine
-        if settings.broker_url:
-            from app.plans.queue import CeleryEngine
-
-            runner = CeleryEngine(settings=settings)
-        else:
-            runner = PlanRunner(
-                database_url=settings.database_url,
-                sessions=app.state.sessionmaker,
-                workers=settings.plan_workers,
-                start_method=settings.plan_start_method,
-                on_finished=lambda plan_id: observe_solve(app, plan_id),
-            )
-        app.state.plan_runner = runner
+        plan_engine = make_plan_engine(settings, sessions=app.state.sessionmaker)
+        app.state.plan_engine = plan_engine
         try:
-            runner.recover()
+            plan_engine.recover()
         except Exception:
             log.exception("could not recover plans; is the database migrated?")
         if settings.plan_prewarm:
-            runner.prewarm()
+            plan_engine.prewarm()
         settle_heap()
         try:
             yield
         finally:
-            runner.shutdown()
+            plan_engine.shutdown()
             engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc from Swagger UI's and ReDoc's files shipped in fastapi-offline,
+    # served here: the docs work with no network, as the pages do.
+    app = FastAPIOffline(
         title="HIOW workforce planning",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    observe_solve_times(app.state.metrics, source=lambda: _plan_source(app))
     install_error_handlers(app)
     app.add_middleware(
         ObservabilityMiddleware,
@@ -199,6 +191,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(targets_router)
     install_ui(app)
 
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        """The service's front door: the pages."""
+        return RedirectResponse("/ui/", status_code=307)
+
+    install_openapi(app)
+    return app
+
+
+def install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document, with the schemas that routes take as raw bodies."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
@@ -216,7 +220,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
 
 
 app = create_app()

@@ -25,7 +25,10 @@ class PlanState(StrEnum):
 
 class Plan(Base):
     __tablename__ = "plans"
-    __table_args__ = (Index("ix_plans_state_created_at", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_plans_state_created_at", "state", "created_at"),
+        Index("ix_plans_token_id_state", "token_id", "state"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), default=PlanState.QUEUED.value)
@@ -40,6 +43,10 @@ class Plan(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     requested_by: Mapped[str] = mapped_column(String(200))
+    # The token that requested it: its plans queued or running at once are limited.
+    token_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A name the requester gave the plan, to tell it apart in lists.
+    label: Mapped[str | None] = mapped_column(String(200), default=None)
     # host:pid of the API process that accepted the plan, and of the process solving it.
     owner: Mapped[str | None] = mapped_column(String(200), default=None)
     runner: Mapped[str | None] = mapped_column(String(200), default=None)
@@ -57,7 +64,7 @@ class Plan(Base):
     sweep_index: Mapped[int | None] = mapped_column(Integer, default=None)
     sweep_point: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # The few figures a sweep's table shows, stored with the result so that the table is
-    # read without loading every point's whole result (some 400 kB at HIOW scale).
+    # read without loading every point's whole result (large: see docs/plans.md).
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 

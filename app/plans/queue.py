@@ -3,8 +3,9 @@
 With ``WORKFORCE_BROKER_URL`` set, the API stores a plan ``queued`` and publishes a task
 that carries only the plan's id; a worker (``celery -A app.plans.tasks worker``) re-reads
 the plan's inputs from the database and solves it through ``run_plan``, whose claim makes
-a task delivered twice a no-op. Tasks are acknowledged only once they have run and are
-handed back to the broker when the worker process dies, so a killed worker loses nothing.
+a task delivered twice a no-op (the claim rules: ``app.plans``). Tasks are acknowledged
+only once they have run and are handed back to the broker when the worker process dies,
+so a killed worker loses nothing.
 """
 
 from __future__ import annotations
@@ -58,8 +59,6 @@ UNREACHABLE = (
 class CeleryEngine:
     """Hands plans to Celery workers; the plan rows stay the source of truth."""
 
-    submit_blocks = True
-
     def __init__(self, *, settings: Settings) -> None:
         self.settings = settings
         self.celery = make_celery(settings)
@@ -98,7 +97,7 @@ class CeleryEngine:
 
     def recover(self) -> tuple[int, int]:
         """Nothing to recover here: tasks wait in the broker, and a worker that takes one
-        up again takes over a dead worker's claim (see ``app.plans.worker``)."""
+        up again takes over a dead worker's claim (see ``app.plans``)."""
         return 0, 0
 
     def shutdown(self) -> None:

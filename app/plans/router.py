@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -12,19 +9,21 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.auth import PrincipalDep
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep
 from app.errors import (
     Forbidden,
     NotFound,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorised,
     ValidationFailed,
     problem_responses,
 )
-from app.plans import export, service
+from app.plans import export, listing, service
+from app.plans.engines import PlanEngineDep
 from app.plans.models import PlanState
-from app.plans.runner import PlanEngine
 from app.plans.schemas import Allocation, PlanPage, PlanRead, PlanRequest
+from app.plans.submission import one_plan, submit_plans
 from app.returns import csv_io
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
@@ -43,13 +42,6 @@ def _wait_budget(prefer: str | None, default: float) -> float:
     return min(float(match.group(1)), MAX_WAIT_S) if match else default
 
 
-def _create_and_commit(session: Session, **kwargs: Any) -> str:
-    plan = service.create_plan(session, **kwargs)
-    # The worker reads the plan from its own connection: it must be committed first.
-    session.commit()
-    return plan.id
-
-
 @router.post(
     "",
     operation_id="create_plan",
@@ -57,14 +49,15 @@ def _create_and_commit(session: Session, **kwargs: Any) -> str:
     response_model=PlanRead,
     responses={
         202: {"model": PlanRead, "description": "Accepted; poll the Location for the result"},
-        **problem_responses(*ERRORS, ServiceUnavailable),
+        **problem_responses(*ERRORS, TooManyRequests, ServiceUnavailable),
     },
 )
 async def create_plan(
-    request: Request,
     body: PlanRequest,
     session: SessionDep,
     principal: PrincipalDep,
+    engine: PlanEngineDep,
+    settings: SettingsDep,
     prefer: Annotated[
         str | None,
         Header(description="`wait=N` seconds to wait for the solve, or `respond-async`"),
@@ -76,35 +69,17 @@ async def create_plan(
     `Prefer: wait=N`), else 202 with the plan queued or running and a `Location` to poll;
     503 when the message broker handing plans to workers cannot be reached.
     """
-    runner: PlanEngine = request.app.state.plan_runner
-    settings = request.app.state.settings
-    # Before anything is stored: with the broker down, nothing could solve the plan.
-    await run_in_threadpool(runner.check_available)
-    plan_id = await run_in_threadpool(
-        _create_and_commit,
-        session,
-        request=body,
-        principal=principal,
-        settings=settings,
-        owner=runner.identity,
-    )
-    try:
-        future = (
-            await run_in_threadpool(runner.submit, plan_id)
-            if runner.submit_blocks
-            else runner.submit(plan_id)
-        )
-    except ServiceUnavailable:
-        # Nobody will ever solve it: the plan was not accepted, so it is not kept.
-        await run_in_threadpool(service.discard_plan, session, plan_id=plan_id)
-        raise
     wait = _wait_budget(prefer, settings.plan_wait_s)
-    if wait > 0:
-        await wait_for_plans(session, [plan_id], future=future, timeout=wait)
+    batch = await submit_plans(
+        session,
+        engine=engine,
+        create=one_plan(body, principal=principal, settings=settings),
+        wait_s=wait,
+    )
+    plan_id = batch.plan_ids[0]
     plan = await run_in_threadpool(_reload, session, plan_id)
     done = plan.state in (PlanState.FINISHED, PlanState.FAILED)
-    location = f"/v1/plans/{plan_id}"
-    headers = {"Location": location}
+    headers = {"Location": f"/v1/plans/{plan_id}"}
     if prefer is not None:
         headers["Preference-Applied"] = "respond-async" if wait == 0 else f"wait={wait:g}"
     if not done:
@@ -112,23 +87,6 @@ async def create_plan(
     return JSONResponse(
         plan.model_dump(mode="json"), status_code=201 if done else 202, headers=headers
     )
-
-
-async def wait_for_plans(
-    session: Session, plan_ids: list[str], *, future: Future[str] | None, timeout: float
-) -> None:
-    """Wait up to ``timeout`` for the plans to end: on the future when the plan runs in
-    this process, else by reading the rows (a Celery worker writes them)."""
-    if future is not None:
-        await asyncio.wait([asyncio.wrap_future(future)], timeout=timeout)
-        return
-    deadline = time.monotonic() + timeout
-    pause = 0.05
-    while time.monotonic() < deadline:
-        if await run_in_threadpool(service.all_ended, session, plan_ids=plan_ids):
-            return
-        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        pause = min(pause * 1.5, 0.5)
 
 
 def _reload(session: Session, plan_id: str) -> PlanRead:
@@ -146,16 +104,16 @@ def list_plans(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> PlanPage:
-    """Plans, newest first, without their rows."""
+    """Plans, newest first, without their rows: each with its label, the scenario keys it
+    changed, its sweep if any, its costs and which targets it meets."""
     service.require_plan_reader(principal)
-    rows, total = service.list_plans(session, limit=limit, offset=offset)
-    following = offset + limit
+    rows, total = listing.list_plans(session, limit=limit, offset=offset)
     return PlanPage(
-        items=[service.to_summary(plan) for plan in rows],
+        items=[listing.to_summary(plan) for plan in rows],
         total=total,
         limit=limit,
         offset=offset,
-        next=str(request.url.include_query_params(offset=following)) if following < total else None,
+        next=listing.next_page(request, limit=limit, offset=offset, total=total),
     )
 
 

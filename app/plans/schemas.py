@@ -80,6 +80,13 @@ class PlanRequest(BaseModel):
     start: Period = Field(description="The first month of the horizon")
     months: int = Field(ge=1, le=MAX_HORIZON, description="H, the horizon in months")
     scenario: Scenario = Field(default_factory=Scenario)
+    label: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="A name to tell the plan apart in lists",
+        examples=["agency down 20%"],
+    )
 
 
 class Cost(BaseModel):
@@ -153,6 +160,7 @@ class PlanRead(BaseModel):
     """A plan: its state and, once finished, everything optimiser-model.md says it reports."""
 
     id: str
+    label: str | None = Field(default=None, description="The name given in the request")
     state: str = Field(description="queued, running, finished or failed")
     status: str | None = Field(
         description="optimal, targets_unreachable, time_limit, infeasible or error; "
@@ -187,15 +195,28 @@ class PlanRead(BaseModel):
 
 class PlanSummary(BaseModel):
     id: str
+    label: str | None = Field(description="The name given in the request")
     state: str
     status: str | None
     start: str
     months: int
+    changed: list[str] = Field(
+        description="The scenario keys the request set; the others kept their defaults"
+    )
+    sweep_id: str | None = Field(description="The sweep the plan is a point of, if any")
+    sweep_point: dict[str, Any] | None = Field(
+        description="The sweep's value of each key at this point"
+    )
     requested_by: str
     created_at: datetime
     finished_at: datetime | None
     total_cost: float | None
+    cash_cost: float | None = Field(
+        description="What the plan pays out: bank, travel and agency (GBP); the total cost "
+        "adds the penalty of unfilled posts"
+    )
     do_nothing_cost: float | None
+    targets_met: dict[str, bool] | None = Field(description="Whether each target is met")
 
 
 class PlanPage(BaseModel):
@@ -248,6 +269,29 @@ class SweepRequest(BaseModel):
             }
         ],
     )
+
+
+class SweepSummary(BaseModel):
+    """A sweep as the list shows it: its grid and progress, without its points."""
+
+    id: str
+    label: str | None = Field(description="The base request's label")
+    state: str = Field(description="queued, running, finished or failed, as in a sweep")
+    total: int = Field(description="Points in the grid")
+    done: int = Field(description="Points solved (whatever the optimiser's verdict)")
+    failed: int = Field(description="Points whose solve failed")
+    grid: dict[str, list[Any]] = Field(description="Each key's values, ranges expanded")
+    base: dict[str, Any] = Field(description="The base plan request")
+    requested_by: str
+    created_at: datetime
+
+
+class SweepPage(BaseModel):
+    items: list[SweepSummary]
+    total: int
+    limit: int
+    offset: int
+    next: str | None
 
 
 class SweepPoint(BaseModel):

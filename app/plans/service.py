@@ -7,10 +7,8 @@ the plan ``queued`` with its exact inputs; a worker solves it (``app.plans.worke
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.auth import Principal, Scope
@@ -18,7 +16,7 @@ from app.config import Settings
 from app.errors import Forbidden, NotFound
 from app.plans import inputs as plan_inputs
 from app.plans.models import Plan, PlanState
-from app.plans.schemas import PlanRead, PlanRequest, PlanSummary
+from app.plans.schemas import PlanRead, PlanRequest
 from app.plans.solving import build_problem
 
 ALLOCATION_FIELDS = ("pool", "organisation", "staff_group", "period", "wte", "cost")
@@ -71,6 +69,8 @@ def create_plan(
             **solver_inputs,
         },
         requested_by=principal.label,
+        token_id=principal.token_id,
+        label=request.label,
         owner=owner,
         sweep_id=sweep_id,
         sweep_index=sweep_index,
@@ -81,25 +81,6 @@ def create_plan(
     return plan
 
 
-def discard_plan(session: Session, *, plan_id: str) -> None:
-    """Delete a plan that was never handed to a worker, and commit."""
-    session.rollback()
-    session.execute(delete(Plan).where(Plan.id == plan_id, Plan.state == PlanState.QUEUED))
-    session.commit()
-
-
-def all_ended(session: Session, *, plan_ids: Sequence[str]) -> bool:
-    """Whether every one of the plans is finished or failed (read afresh)."""
-    if session.in_transaction():
-        session.commit()  # a fresh snapshot: the workers write from other connections
-    running = session.scalar(
-        select(func.count())
-        .select_from(Plan)
-        .where(Plan.id.in_(plan_ids), Plan.state.in_([PlanState.QUEUED, PlanState.RUNNING]))
-    )
-    return not running
-
-
 def get_plan(session: Session, *, plan_id: str) -> Plan:
     plan = session.get(Plan, plan_id)
     if plan is None:
@@ -107,19 +88,12 @@ def get_plan(session: Session, *, plan_id: str) -> Plan:
     return plan
 
 
-def list_plans(session: Session, *, limit: int, offset: int) -> tuple[Sequence[Plan], int]:
-    total = session.scalar(select(func.count()).select_from(Plan)) or 0
-    rows = session.scalars(
-        select(Plan).order_by(Plan.created_at.desc(), Plan.id).limit(limit).offset(offset)
-    ).all()
-    return rows, total
-
-
 def to_read(plan: Plan) -> PlanRead:
     result: dict[str, Any] = plan.result or {}
     return PlanRead.model_validate(
         {
             "id": plan.id,
+            "label": plan.label,
             "state": plan.state,
             "status": plan.status,
             "message": plan.message,
@@ -134,22 +108,6 @@ def to_read(plan: Plan) -> PlanRead:
             "synthetic_data": plan.inputs.get("synthetic_data", False),
             **{key: value for key, value in result.items() if key not in {"status", "message"}},
         }
-    )
-
-
-def to_summary(plan: Plan) -> PlanSummary:
-    result: dict[str, Any] = plan.result or {}
-    return PlanSummary(
-        id=plan.id,
-        state=plan.state,
-        status=plan.status,
-        start=plan.start,
-        months=plan.months,
-        requested_by=plan.requested_by,
-        created_at=plan.created_at,
-        finished_at=plan.finished_at,
-        total_cost=(result.get("cost") or {}).get("total"),
-        do_nothing_cost=result.get("do_nothing_cost"),
     )
 
 

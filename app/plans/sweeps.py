@@ -14,18 +14,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import Principal, Scope
 from app.config import Settings
-from app.db import utcnow
 from app.errors import FieldError, NotFound, ValidationFailed, field_error
 from app.plans import inputs as plan_inputs
-from app.plans import service
+from app.plans import limits, service
+from app.plans.listing import sweep_state
 from app.plans.models import Plan, PlanState, PlanSweep
 from app.plans.schemas import (
-    MAX_SWEEP_POINTS,
     PlanRequest,
     Scenario,
     SweepPoint,
@@ -92,7 +91,7 @@ def _with_values(scenario: dict[str, Any], point: dict[str, Any]) -> dict[str, A
     return merged
 
 
-def expand(request: SweepRequest) -> tuple[list[str], list[list[Any]]]:
+def expand(request: SweepRequest, *, max_points: int) -> tuple[list[str], list[list[Any]]]:
     """The grid's keys and each key's values, checked; ValidationFailed naming the field."""
     problems: list[FieldError] = []
     keys = list(request.grid)
@@ -106,15 +105,13 @@ def expand(request: SweepRequest) -> tuple[list[str], list[list[Any]]]:
     if problems:
         raise ValidationFailed(f"{len(problems)} problem(s) in the grid.", errors=problems)
     points = math.prod(len(v) for v in values)
-    if points > MAX_SWEEP_POINTS:
+    if points > max_points:
         sizes = " x ".join(str(len(v)) for v in values)
         raise ValidationFailed(
             f"The grid has {points} points ({sizes}); a sweep may have at most "
-            f"{MAX_SWEEP_POINTS}. Use fewer values or a coarser range.",
+            f"{max_points}. Use fewer values or a coarser range.",
             errors=[
-                field_error(
-                    ("grid",), f"{points} points ({sizes}); at most {MAX_SWEEP_POINTS} allowed"
-                )
+                field_error(("grid",), f"{points} points ({sizes}); at most {max_points} allowed")
             ],
         )
     base_scenario = request.base.scenario.model_dump(mode="json", exclude_unset=True)
@@ -162,7 +159,19 @@ def create_sweep(
     """Check the grid, store the sweep and one queued plan per point; returns the plans' ids
     in grid order. Flushes; the caller commits."""
     principal.require(Scope.PLANS_WRITE)
-    keys, values = expand(request)
+    keys, values = expand(request, max_points=settings.plan_max_sweep_points)
+    problems = limits.request_problems(request.base, settings, at=("base",))
+    for key, key_values in zip(keys, values, strict=True):
+        if key == "time_limit_s":
+            problems.extend(
+                _grid_error(key, why, index)
+                for index, value in enumerate(key_values)
+                if (why := limits.over_time_limit(value, settings))
+            )
+    limits.refuse(problems)
+    limits.check_pending(
+        session, principal=principal, adding=math.prod(len(v) for v in values), settings=settings
+    )
     base = request.base.model_dump(mode="json", exclude_unset=True)
     base_scenario = base.get("scenario", {})
     points = [
@@ -209,23 +218,6 @@ def create_sweep(
     return sweep, plan_ids
 
 
-def fail_unsubmitted(session: Session, *, plan_ids: Sequence[str], reason: str) -> None:
-    """Fail points that were never handed to a worker, and commit."""
-    session.rollback()
-    session.execute(
-        update(Plan)
-        .where(Plan.id.in_(plan_ids), Plan.state == PlanState.QUEUED)
-        .values(
-            state=PlanState.FAILED,
-            status="error",
-            error=reason,
-            message=f"The plan failed: {reason}.",
-            finished_at=utcnow(),
-        )
-    )
-    session.commit()
-
-
 def get_sweep(session: Session, *, sweep_id: str) -> PlanSweep:
     sweep = session.get(PlanSweep, sweep_id)
     if sweep is None:
@@ -252,7 +244,7 @@ def _point(row: Any) -> SweepPoint:
 
 
 def to_read(session: Session, sweep: PlanSweep) -> SweepRead:
-    # The summaries, not the results: a point's whole result is some 400 kB at HIOW scale.
+    # The summaries, not the results: a point's whole result is large (docs/plans.md).
     rows = session.execute(
         select(
             Plan.id,
@@ -268,12 +260,12 @@ def to_read(session: Session, sweep: PlanSweep) -> SweepRead:
     points = [_point(row) for row in rows]
     done = sum(p.state == PlanState.FINISHED for p in points)
     failed = sum(p.state == PlanState.FAILED for p in points)
-    if done + failed == sweep.total:
-        state = PlanState.FAILED if done == 0 else PlanState.FINISHED
-    elif all(p.state == PlanState.QUEUED for p in points):
-        state = PlanState.QUEUED
-    else:
-        state = PlanState.RUNNING
+    state = sweep_state(
+        total=sweep.total,
+        done=done,
+        failed=failed,
+        queued=sum(p.state == PlanState.QUEUED for p in points),
+    )
     return SweepRead(
         id=sweep.id,
         state=state.value,

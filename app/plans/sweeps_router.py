@@ -1,46 +1,31 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.auth import PrincipalDep
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep
 from app.errors import (
     Forbidden,
     NotFound,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorised,
     ValidationFailed,
     problem_responses,
 )
-from app.plans import service, sweeps
-from app.plans.runner import PlanEngine
-from app.plans.schemas import SweepRead, SweepRequest
+from app.plans import listing, service, sweeps
+from app.plans.engines import PlanEngineDep
+from app.plans.schemas import SweepPage, SweepRead, SweepRequest
+from app.plans.submission import Batch, submit_plans
 from app.returns import csv_io
 
 router = APIRouter(prefix="/v1/plans/sweeps", tags=["plans"])
 ERRORS = (Unauthorised, Forbidden, ValidationFailed)
-
-
-def _create_and_commit(session: Session, **kwargs: Any) -> tuple[str, list[str]]:
-    sweep, plan_ids = sweeps.create_sweep(session, **kwargs)
-    # The workers read the plans from their own connections: commit before handing out.
-    session.commit()
-    return sweep.id, plan_ids
-
-
-def _submit_all(runner: PlanEngine, plan_ids: list[str]) -> list[str]:
-    """Hand each plan to the runner; returns those that could not be handed out."""
-    for position, plan_id in enumerate(plan_ids):
-        try:
-            runner.submit(plan_id)
-        except ServiceUnavailable:
-            return plan_ids[position:]
-    return []
 
 
 def _read(session: Session, sweep_id: str) -> SweepRead:
@@ -54,10 +39,14 @@ def _read(session: Session, sweep_id: str) -> SweepRead:
     operation_id="create_sweep",
     status_code=202,
     response_model=SweepRead,
-    responses=problem_responses(*ERRORS, ServiceUnavailable),
+    responses=problem_responses(*ERRORS, TooManyRequests, ServiceUnavailable),
 )
 async def create_sweep(
-    request: Request, body: SweepRequest, session: SessionDep, principal: PrincipalDep
+    body: SweepRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    engine: PlanEngineDep,
+    settings: SettingsDep,
 ) -> Response:
     """Sweep scenarios (plans:write): one plan per point of a grid over one or two keys.
 
@@ -65,39 +54,43 @@ async def create_sweep(
     for a grid of more than 200 points or a bad key or value; 503 when the message broker
     handing plans to workers cannot be reached.
     """
-    runner: PlanEngine = request.app.state.plan_runner
-    await run_in_threadpool(runner.check_available)
-    sweep_id, plan_ids = await run_in_threadpool(
-        _create_and_commit,
-        session,
-        request=body,
-        principal=principal,
-        settings=request.app.state.settings,
-        owner=runner.identity,
-    )
-    stranded = (
-        await run_in_threadpool(_submit_all, runner, plan_ids)
-        if runner.submit_blocks
-        else _submit_all(runner, plan_ids)
-    )
-    if stranded:
-        await run_in_threadpool(
-            sweeps.fail_unsubmitted,
-            session,
-            plan_ids=stranded,
-            reason="the message broker could not be reached to hand it to a worker",
+    stored: list[str] = []
+
+    def create(session: Session, owner: str) -> Batch:
+        sweep, plan_ids = sweeps.create_sweep(
+            session, request=body, principal=principal, settings=settings, owner=owner
         )
-        raise ServiceUnavailable(
-            f"The message broker became unreachable while sweep '{sweep_id}' was being "
-            f"handed out: {len(stranded)} of its {len(plan_ids)} points were failed. "
-            "Try again shortly."
-        )
+        stored.append(sweep.id)
+        return Batch(plan_ids=plan_ids, sweep_id=sweep.id)
+
+    await submit_plans(session, engine=engine, create=create)
+    sweep_id = stored[0]
     read = await run_in_threadpool(_read, session, sweep_id)
     location = f"/v1/plans/sweeps/{sweep_id}"
     return JSONResponse(
         read.model_dump(mode="json"),
         status_code=202,
         headers={"Location": location, "Retry-After": "1"},
+    )
+
+
+@router.get("", operation_id="list_sweeps", responses=problem_responses(*ERRORS))
+def list_sweeps(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SweepPage:
+    """Sweeps, newest first: each with its state, progress and grid, without its points."""
+    service.require_plan_reader(principal)
+    items, total = listing.list_sweeps(session, limit=limit, offset=offset)
+    return SweepPage(
+        items=items,
+        total=total,
+        limit=limit,
+        offset=offset,
+        next=listing.next_page(request, limit=limit, offset=offset, total=total),
     )
 
 

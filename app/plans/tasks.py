@@ -10,7 +10,7 @@ from typing import Any
 
 from app.config import get_settings
 from app.plans.queue import SOLVE_TASK, make_celery
-from app.plans.worker import Outcome, run_plan, warm_up
+from app.plans.worker import ClaimRules, Elsewhere, run_plan, warm_up
 
 settings = get_settings()
 if not settings.broker_url:
@@ -30,14 +30,8 @@ def solve_plan(self: Any, plan_id: str) -> str:
     looked at again once a claim would have gone stale: if that runner died meanwhile, this
     task takes the plan over.
     """
-    state = run_plan(
-        settings.database_url,
-        plan_id,
-        heartbeat_s=settings.plan_heartbeat_s,
-        stale_after_s=settings.plan_claim_stale_s,
-        max_attempts=settings.plan_max_attempts,
-    )
-    if state == Outcome.HELD:
+    state = run_plan(settings.database_url, plan_id, rules=ClaimRules.of(settings))
+    if state == Elsewhere.HELD:
         raise self.retry(countdown=settings.plan_claim_stale_s)
     return state
 

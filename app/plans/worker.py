@@ -1,14 +1,8 @@
-"""What a worker process runs: claim a plan, solve it, store the result.
+"""What a worker process runs: claim a plan, solve it, store the result; and every write
+that moves a plan's state (see the state diagram in ``app.plans``).
 
-Only the worker that claimed a plan (its ``runner``) may store its result, so a plan
-handed out twice never gets two results. Whoever runs a plan (a process of the API's own
-pool, or a Celery worker) calls ``run_plan``.
-
-A claim is taken in one conditional UPDATE: ``queued`` -> ``running``. While it solves, the
-runner touches ``heartbeat_at``. A plan ``running`` under a runner that is dead (a process
-of this host that no longer exists, or a heartbeat older than ``stale_after_s``) may be
-taken over by a task delivered again; the takeover is a compare-and-set on the old runner
-and attempt count, so of several redeliveries only one wins.
+Whoever runs a plan (a process of the API's own pool, or a Celery worker) calls
+``run_plan`` with the same ``ClaimRules``, read from the settings.
 """
 
 from __future__ import annotations
@@ -18,17 +12,46 @@ import os
 import socket
 import threading
 import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import Settings
 from app.db import begin_write, make_engine, make_sessionmaker, utcnow
 from app.plans.models import Plan, PlanState
 
 log = logging.getLogger("app.plans.worker")
 _sessions: dict[str, sessionmaker[Session]] = {}
+ENDED = (PlanState.FINISHED, PlanState.FAILED)
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """How a runner keeps its claim and when another may take it."""
+
+    heartbeat_s: float
+    stale_after_s: float
+    max_attempts: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> ClaimRules:
+        return cls(
+            heartbeat_s=settings.plan_heartbeat_s,
+            stale_after_s=settings.plan_claim_stale_s,
+            max_attempts=settings.plan_max_attempts,
+        )
+
+
+class Elsewhere:
+    """What ``run_plan`` answers besides a final state: the plan is not this worker's."""
+
+    HELD = "held"  # running under a live runner; ask again later
+    MISSING = "missing"
 
 
 def process_identity(pid: int | None = None) -> str:
@@ -54,12 +77,25 @@ def is_alive_here(identity: str | None) -> bool:
     if host != socket.gethostname():
         return True
     try:
-        os.kill(int(pid), 0)
+        return pid_runs(int(pid))
+    except ValueError:
+        return True
+
+
+def pid_runs(pid: int) -> bool:
+    """Whether the process runs: one that has ended but is not yet reaped (a zombie, as
+    orphans stay under an init that does not reap) does not."""
+    try:
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, ValueError):
+    except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc here: the signal's answer stands
+    return stat[stat.rindex(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 def sessions_for(database_url: str) -> sessionmaker[Session]:
@@ -68,29 +104,44 @@ def sessions_for(database_url: str) -> sessionmaker[Session]:
     return _sessions[database_url]
 
 
-class Outcome:
-    """What ``run_plan`` returns besides a final state: the plan is someone else's."""
-
-    HELD = "held"  # running under a live runner; ask again later
-    MISSING = "missing"
-
-
-def _claim(
+def fail_plan(
     session: Session,
     *,
-    plan_id: str,
-    identity: str,
-    stale_after_s: float,
-    max_attempts: int,
-) -> str | None:
-    """Take the plan for ``identity``; None when taken, else why not (a state or Outcome)."""
+    plan_ids: str | Sequence[str],
+    reason: str,
+    detail: str | None = None,
+    only: Sequence[ColumnElement[bool]] = (),
+) -> int:
+    """Mark plans failed that have not ended, with ``reason`` (a phrase) for people and
+    ``detail`` (a traceback, say) for the record; ``only`` narrows it to a claim. Returns
+    how many were failed. Flushes nothing else; the caller commits."""
+    ids = [plan_ids] if isinstance(plan_ids, str) else list(plan_ids)
+    failed = session.execute(
+        update(Plan)
+        .where(Plan.id.in_(ids), Plan.state.in_([PlanState.QUEUED, PlanState.RUNNING]), *only)
+        .values(
+            state=PlanState.FAILED,
+            status="error",
+            message=f"The plan failed: {reason}.",
+            error=detail or reason,
+            finished_at=utcnow(),
+        )
+    )
+    count = rowcount(failed)
+    if count:
+        log.error("plan failed", extra={"fields": {"plans": ids, "why": reason}})
+    return count
+
+
+def _claim(session: Session, *, plan_id: str, identity: str, rules: ClaimRules) -> str | None:
+    """Take the plan for ``identity``; None when taken, else why not (a state or Elsewhere)."""
     row = session.execute(
         select(Plan.state, Plan.runner, Plan.attempts, Plan.heartbeat_at, Plan.started_at).where(
             Plan.id == plan_id
         )
     ).one_or_none()
     if row is None:
-        return Outcome.MISSING
+        return Elsewhere.MISSING
     state, runner, attempts, heartbeat_at, started_at = row
     now = utcnow()
     claim = {"state": PlanState.RUNNING, "runner": identity, "started_at": now, "heartbeat_at": now}
@@ -104,27 +155,25 @@ def _claim(
     if state != PlanState.RUNNING:
         return str(state)
     last_sign_of_life = heartbeat_at or started_at
-    stale = last_sign_of_life is None or now - last_sign_of_life > timedelta(seconds=stale_after_s)
+    stale = last_sign_of_life is None or now - last_sign_of_life > timedelta(
+        seconds=rules.stale_after_s
+    )
     if not stale and is_alive_here(runner):
-        return Outcome.HELD
+        return Elsewhere.HELD
     # The runner is dead: the same plan, taken over, compare-and-set on the old claim.
-    same_claim = (Plan.id == plan_id, Plan.state == PlanState.RUNNING, Plan.runner == runner)
-    if attempts >= max_attempts:
-        session.execute(
-            update(Plan)
-            .where(*same_claim, Plan.attempts == attempts)
-            .values(
-                state=PlanState.FAILED,
-                status="error",
-                message=f"The plan failed: the worker solving it stopped {attempts} times.",
-                error=f"gave up after {attempts} attempts; the last runner was {runner}",
-                finished_at=now,
-            )
+    same_claim = (Plan.runner == runner, Plan.attempts == attempts)
+    if attempts >= rules.max_attempts:
+        fail_plan(
+            session,
+            plan_ids=plan_id,
+            reason=f"the worker solving it stopped {attempts} times",
+            detail=f"gave up after {attempts} attempts; the last runner was {runner}",
+            only=same_claim,
         )
         return _claim_lost(session, plan_id)
     taken = session.execute(
         update(Plan)
-        .where(*same_claim, Plan.attempts == attempts)
+        .where(Plan.id == plan_id, Plan.state == PlanState.RUNNING, *same_claim)
         .values(**claim, attempts=attempts + 1)
     )
     if rowcount(taken):
@@ -138,7 +187,7 @@ def _claim(
 
 def _claim_lost(session: Session, plan_id: str) -> str:
     state = session.scalar(select(Plan.state).where(Plan.id == plan_id))
-    return Outcome.HELD if state == PlanState.RUNNING else str(state or Outcome.MISSING)
+    return Elsewhere.HELD if state == PlanState.RUNNING else str(state or Elsewhere.MISSING)
 
 
 def _heartbeat(
@@ -170,12 +219,15 @@ def _heartbeat(
 
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
-    """The figures a sweep's table shows of a plan's result."""
+    """The figures a plans list and a sweep's table show of a plan's result."""
     cost = result.get("cost") or {}
+    solve = result.get("solve") or {}
     return {
         "total_cost": cost.get("total"),
+        "cash_cost": _cash(cost),
         "do_nothing_cost": result.get("do_nothing_cost"),
         "saving": result.get("saving"),
+        "solve_s": (solve["build_s"] + solve["solve_s"]) if solve else None,
         "targets": {
             name: {key: target.get(key) for key in ("met", "shortfall", "shadow_price")}
             for name, target in (result.get("targets") or {}).items()
@@ -183,14 +235,15 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_plan(
-    database_url: str,
-    plan_id: str,
-    *,
-    heartbeat_s: float = 5.0,
-    stale_after_s: float = 30.0,
-    max_attempts: int = 3,
-) -> str:
+def _cash(cost: dict[str, Any]) -> float | None:
+    """What the plan pays out: bank, travel and agency (not the unfilled penalty)."""
+    parts = [cost.get(key) for key in ("bank", "travel", "agency")]
+    if any(part is None for part in parts):
+        return None
+    return round(sum(float(part) for part in parts if part is not None), 2)
+
+
+def run_plan(database_url: str, plan_id: str, *, rules: ClaimRules) -> str:
     """Solve one plan if it is queued, or running under a dead runner.
 
     Returns the plan's state afterwards (``finished``, ``failed``), or ``held`` when a live
@@ -204,45 +257,36 @@ def run_plan(
         # The claim reads, then writes: on SQLite take the write lock first, so that two
         # workers claiming at once queue rather than fail to upgrade their locks.
         begin_write(session)
-        refused = _claim(
-            session,
-            plan_id=plan_id,
-            identity=identity,
-            stale_after_s=stale_after_s,
-            max_attempts=max_attempts,
-        )
+        refused = _claim(session, plan_id=plan_id, identity=identity, rules=rules)
         session.commit()
         if refused is not None:
             return refused
         inputs = session.scalars(select(Plan.inputs).where(Plan.id == plan_id)).one()
 
-    mine = (Plan.id == plan_id, Plan.state == PlanState.RUNNING, Plan.runner == identity)
-    stop, beating = _heartbeat(sessions, plan_id=plan_id, identity=identity, every_s=heartbeat_s)
+    mine = (Plan.runner == identity,)
+    stop, beating = _heartbeat(
+        sessions, plan_id=plan_id, identity=identity, every_s=rules.heartbeat_s
+    )
     try:
         outcome = solve_inputs(inputs)
     except Exception as error:
-        stop.set()
-        beating.join()
         log.exception("plan solve failed", extra={"fields": {"plan": plan_id}})
         with sessions.begin() as session:
-            session.execute(
-                update(Plan)
-                .where(*mine)
-                .values(
-                    state=PlanState.FAILED,
-                    status="error",
-                    message=f"The solve failed: {error}",
-                    error="".join(traceback.format_exception(error))[-4000:],
-                    finished_at=utcnow(),
-                )
+            fail_plan(
+                session,
+                plan_ids=plan_id,
+                reason=f"the solve failed: {error}",
+                detail="".join(traceback.format_exception(error))[-4000:],
+                only=mine,
             )
         return PlanState.FAILED.value
-    stop.set()
-    beating.join()
+    finally:
+        stop.set()
+        beating.join()
     with sessions.begin() as session:
         stored = session.execute(
             update(Plan)
-            .where(*mine)
+            .where(Plan.id == plan_id, Plan.state == PlanState.RUNNING, *mine)
             .values(
                 state=PlanState.FINISHED,
                 status=outcome.status,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from app.auth import AdminDep, Scope
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, NotFound, Unauthorised, ValidationFailed, problem_responses
 from app.tokens import service
 from app.tokens.models import ApiToken
@@ -30,10 +30,16 @@ def _read(token: ApiToken) -> TokenRead:
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(*ERRORS, NotFound),
 )
-def create_token(data: TokenCreate, session: SessionDep, _admin: AdminDep) -> TokenCreated:
+def create_token(
+    data: TokenCreate, session: SessionDep, settings: SettingsDep, _admin: AdminDep
+) -> TokenCreated:
     """Create a token (admin). The plain token is in this answer only."""
     token, value = service.create_token(
-        session, name=data.name, scopes=data.scopes, organisation=data.organisation
+        session,
+        name=data.name,
+        scopes=data.scopes,
+        organisation=data.organisation,
+        settings=settings,
     )
     return TokenCreated(
         id=token.id,

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import Scope, hash_token, new_token_value
+from app.config import Settings, get_settings
 from app.db import utcnow
 from app.errors import NotFound
 from app.organisations.service import get_organisation
@@ -25,15 +26,17 @@ def create_token(
     name: str,
     scopes: Iterable[Scope],
     organisation: str | None = None,
+    settings: Settings | None = None,
 ) -> tuple[ApiToken, str]:
-    """Store a new token; returns the row and the plain token, which is not kept."""
+    """Store a new token; returns the row and the plain token, which is not kept. Hashed
+    under ``settings``' key (the app's), else the environment's."""
     if organisation is not None:
         get_organisation(session, code=organisation)
     value = new_token_value()
     token = ApiToken(
         id=secrets.token_hex(6),
         name=name,
-        token_hash=hash_token(value),
+        token_hash=hash_token(value, settings or get_settings()),
         scopes=_scopes_text(scopes),
         organisation_code=organisation,
     )
@@ -56,11 +59,11 @@ def revoke_token(session: Session, *, token_id: str) -> ApiToken:
     return token
 
 
-def ensure_environment_admin(session: Session, *, value: str) -> None:
+def ensure_environment_admin(session: Session, *, value: str, settings: Settings) -> None:
     """Make the token ``value`` (from WORKFORCE_ADMIN_TOKEN) an admin token, replacing an
     earlier environment token so that changing the variable retires the old value."""
     token = session.get(ApiToken, ENV_ADMIN_TOKEN_ID)
-    digest = hash_token(value)
+    digest = hash_token(value, settings)
     if token is None:
         session.add(
             ApiToken(

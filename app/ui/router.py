@@ -4,7 +4,6 @@ left out of the OpenAPI document."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -22,15 +21,16 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.auth import Principal, Scope
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep
 from app.errors import AppError, Forbidden, Unauthorised, ValidationFailed, from_pydantic
 from app.metrics.service import SYSTEM_CODE
 from app.organisations import service as organisations_service
-from app.plans import export
+from app.plans import export, listing
 from app.plans import service as plans_service
+from app.plans.engines import PlanEngineDep
 from app.plans.models import PlanState
-from app.plans.runner import PlanRunner
 from app.plans.schemas import PlanRead, PlanRequest
+from app.plans.submission import one_plan, submit_plans
 from app.returns import csv_io
 from app.ui import views
 from app.ui.security import (
@@ -308,12 +308,12 @@ def _plans_page(
     status_code: int = 200,
 ) -> Response:
     plans_service.require_plan_reader(principal)
-    rows, total = plans_service.list_plans(session, limit=100, offset=0)
+    rows, total = listing.list_plans(session, limit=100, offset=0)
     return render(
         request,
         "plans.html",
         principal=principal,
-        plans=[plans_service.to_summary(plan) for plan in rows],
+        plans=[listing.to_summary(plan) for plan in rows],
         synthetic=any(plan.inputs.get("synthetic_data") for plan in rows),
         total=total,
         can_request=principal.has(Scope.PLANS_WRITE),
@@ -359,6 +359,7 @@ def plan_request_from_form(form: dict[str, list[str]]) -> tuple[dict[str, str], 
                 "start": values.get("start", ""),
                 "months": values.get("months", ""),
                 "scenario": scenario,
+                **({"label": values["label"]} if values.get("label") else {}),
             }
         )
     except ValidationError as error:
@@ -368,14 +369,14 @@ def plan_request_from_form(form: dict[str, list[str]]) -> tuple[dict[str, str], 
     return values, request
 
 
-def _create_and_commit(session: Session, **kwargs: Any) -> str:
-    plan = plans_service.create_plan(session, **kwargs)
-    session.commit()  # the worker reads the plan from its own connection
-    return plan.id
-
-
 @router.post("/plans")
-async def request_plan(request: Request, session: SessionDep, principal: UiPrincipal) -> Response:
+async def request_plan(
+    request: Request,
+    session: SessionDep,
+    principal: UiPrincipal,
+    engine: PlanEngineDep,
+    settings: SettingsDep,
+) -> Response:
     """Request a plan from the form, as POST /v1/plans would, and show it."""
     require_same_origin(request)
     principal.require(Scope.PLANS_WRITE)
@@ -383,14 +384,12 @@ async def request_plan(request: Request, session: SessionDep, principal: UiPrinc
     values = {key: (items[0] if items else "") for key, items in form.items()}
     try:
         values, plan_request = plan_request_from_form(form)
-        runner: PlanRunner = request.app.state.plan_runner
-        plan_id = await run_in_threadpool(
-            _create_and_commit,
+        # Most plans solve in a second or two: show the finished plan rather than "queued".
+        batch = await submit_plans(
             session,
-            request=plan_request,
-            principal=principal,
-            settings=request.app.state.settings,
-            owner=runner.identity,
+            engine=engine,
+            create=one_plan(plan_request, principal=principal, settings=settings),
+            wait_s=PLAN_WAIT_S,
         )
     except ValidationFailed as invalid:
         return await run_in_threadpool(
@@ -402,10 +401,7 @@ async def request_plan(request: Request, session: SessionDep, principal: UiPrinc
             problems=[invalid.detail, *[f"{e.field}: {e.message}" for e in invalid.errors or []]],
             status_code=422,
         )
-    future = runner.submit(plan_id)
-    # Most plans solve in a second or two: show the finished plan rather than "queued".
-    await asyncio.wait([asyncio.wrap_future(future)], timeout=PLAN_WAIT_S)
-    return RedirectResponse(f"/ui/plans/{plan_id}", status_code=303)
+    return RedirectResponse(f"/ui/plans/{batch.plan_ids[0]}", status_code=303)
 
 
 def _plan(session: Session, principal: Principal, plan_id: str) -> PlanRead:

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import Principal, authenticate
-from app.deps import SessionDep
+from app.deps import SessionDep, get_app_settings
 from app.errors import BadRequest, Forbidden, Unauthorised, UnsupportedMediaType
 
 COOKIE_NAME = "wf_ui_token"
@@ -51,7 +51,7 @@ def principal_from_cookie(request: Request, session: SessionDep) -> Principal:
 
 def verify_token(request: Request, session: SessionDep, token: str) -> Principal:
     credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-    return authenticate(request, session, credentials)
+    return authenticate(request, session, credentials, get_app_settings(request))
 
 
 UiPrincipal = Annotated[Principal, Depends(principal_from_cookie)]

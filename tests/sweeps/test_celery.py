@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from kombu.connection import Connection
 from sqlalchemy import func, select
@@ -30,7 +31,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.main import create_app
 from app.plans.models import Plan
+from tests.conftest import TokenFactory
 from tests.plans.test_plans import HAND_SCENARIO
+from tests.plans.test_submission import plan_through_the_form
 from tests.sweeps.test_sweeps import wait_for_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -401,3 +404,18 @@ def test_with_the_broker_down_new_plans_answer_503_and_stored_ones_stay_readable
         assert plan["cost"]["total"] == 1900.0
     if isinstance(broker, PrivateRedis):
         broker.stop()
+
+
+def test_the_plan_form_makes_a_plan_and_shows_it_on_celery(
+    app: FastAPI,
+    make_token: TokenFactory,
+    small_system: None,
+    workers: Workers,
+    settings: Settings,
+) -> None:
+    """The page submits as the API does: published to the broker, solved by a worker, the
+    page waiting on the plan's row; the solve is counted in this API's metrics."""
+    assert settings.broker_url is not None
+    workers.start(1, broker_url=settings.broker_url, queue=settings.plan_queue, delay_s=0)
+    plan = plan_through_the_form(app, make_token("plans:write", "read", name="lead"))
+    assert plan["requested_by"].startswith("lead")

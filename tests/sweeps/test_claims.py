@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import utcnow
 from app.plans import solving
 from app.plans.models import Plan
-from app.plans.worker import Outcome, process_identity, run_plan
+from app.plans.worker import ClaimRules, Elsewhere, process_identity, run_plan
 from tests.plans.test_plans import HAND_SCENARIO
 
 MakePlan = Callable[..., str]
+RULES = ClaimRules(heartbeat_s=5, stale_after_s=30, max_attempts=3)
 
 
 @pytest.fixture
@@ -72,16 +73,16 @@ def test_a_task_delivered_twice_solves_once(
     make_plan: MakePlan, database_url: str, sessions: sessionmaker[Session]
 ) -> None:
     plan_id = make_plan()
-    assert run_plan(database_url, plan_id) == "finished"
+    assert run_plan(database_url, plan_id, rules=RULES) == "finished"
     first = read(sessions, plan_id)
-    assert run_plan(database_url, plan_id) == "finished"
+    assert run_plan(database_url, plan_id, rules=RULES) == "finished"
     again = read(sessions, plan_id)
     assert (again.attempts, again.finished_at, again.runner) == (
         1,
         first.finished_at,
         process_identity(),
     )
-    assert run_plan(database_url, "no-such-plan") == Outcome.MISSING
+    assert run_plan(database_url, "no-such-plan", rules=RULES) == Elsewhere.MISSING
 
 
 def test_a_live_runner_keeps_its_claim(
@@ -90,7 +91,7 @@ def test_a_live_runner_keeps_its_claim(
     plan_id = make_plan(
         state="running", runner="another-host:42", heartbeat_at=utcnow(), attempts=1
     )
-    assert run_plan(database_url, plan_id, stale_after_s=30) == Outcome.HELD
+    assert run_plan(database_url, plan_id, rules=RULES) == Elsewhere.HELD
     held = read(sessions, plan_id)
     assert (held.state, held.runner, held.attempts, held.result) == (
         "running",
@@ -121,7 +122,7 @@ def test_a_dead_runners_claim_is_taken_over(
         attempts=1,
         heartbeat_at=utcnow() - timedelta(seconds=heartbeat_age_s),
     )
-    assert run_plan(database_url, plan_id, stale_after_s=30) == "finished"
+    assert run_plan(database_url, plan_id, rules=RULES) == "finished"
     taken = read(sessions, plan_id)
     assert (taken.state, taken.status, taken.attempts) == ("finished", "optimal", 2)
     assert taken.runner == process_identity()
@@ -138,7 +139,7 @@ def test_a_plan_whose_runners_keep_dying_is_failed(
         attempts=3,
         heartbeat_at=utcnow() - timedelta(seconds=60),
     )
-    assert run_plan(database_url, plan_id, stale_after_s=30, max_attempts=3) == "failed"
+    assert run_plan(database_url, plan_id, rules=RULES) == "failed"
     failed = read(sessions, plan_id)
     assert failed.state == "failed"
     assert failed.message is not None
@@ -164,6 +165,6 @@ def test_a_runner_whose_claim_was_taken_over_stores_nothing(
         return solve_inputs(inputs)
 
     monkeypatch.setattr(solving, "solve_inputs", overtaken)
-    assert run_plan(database_url, plan_id) == Outcome.HELD
+    assert run_plan(database_url, plan_id, rules=RULES) == Elsewhere.HELD
     left = read(sessions, plan_id)
     assert (left.state, left.runner, left.result) == ("running", "another-host:7", None)

@@ -131,7 +131,7 @@ def test_a_dotted_key_sweeps_one_group_keeping_the_base_scenario_others(
         }
 
 
-def test_a_grid_of_more_than_200_points_is_refused_before_anything_is_stored(
+def test_a_grid_of_more_points_than_allowed_is_refused_before_anything_is_stored(
     client: TestClient, planner: dict[str, str], small_system: None, sessions: sessionmaker[Session]
 ) -> None:
     response = client.post(
@@ -139,8 +139,8 @@ def test_a_grid_of_more_than_200_points_is_refused_before_anything_is_stored(
         json={
             "base": BASE,
             "grid": {
-                "turnover_sensitivity.NURSE": {"from": 0, "to": 1, "steps": 21},
-                "agency_reduction": {"from": 0, "to": 0.3, "steps": 10},
+                "turnover_sensitivity.NURSE": {"from": 0, "to": 1, "steps": 17},
+                "agency_reduction": {"from": 0, "to": 0.3, "steps": 3},
             },
         },
         headers=planner,
@@ -148,8 +148,9 @@ def test_a_grid_of_more_than_200_points_is_refused_before_anything_is_stored(
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    assert "210 points (21 x 10)" in problem["detail"]
-    assert "at most 200" in problem["detail"]
+    # WORKFORCE_PLAN_MAX_SWEEP_POINTS, 50 by default.
+    assert "51 points (17 x 3)" in problem["detail"]
+    assert "at most 50" in problem["detail"]
     assert problem["errors"][0]["pointer"] == "/grid"
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(PlanSweep)) == 0

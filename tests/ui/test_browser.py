@@ -55,6 +55,7 @@ from selenium.common.exceptions import (  # noqa: E402
     NoSuchElementException,
     StaleElementReferenceException,
     TimeoutException,
+    WebDriverException,
 )
 from selenium.webdriver.chrome.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -141,8 +142,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             server.kill()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+def start_chromium(*arguments: str) -> WebDriver:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in (
@@ -152,11 +152,20 @@ def browser() -> Iterator[WebDriver]:
         "--disable-gpu",
         "--window-size=1280,1000",
         "--lang=en-GB",
+        *arguments,
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
+    driver: WebDriver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(CHROMEDRIVER)
+    )
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    driver = start_chromium()
     try:
         yield driver
     finally:
@@ -457,3 +466,69 @@ def test_a_workforce_lead_signs_in_reads_the_dashboard_plans_and_compares(
         assert driver.find_element(By.TAG_NAME, "h1").text == "These credentials may not do this"
     visit(driver, base + "/ui/")
     wait_for(driver, lambda d: d.current_url.endswith("/ui/organisations/RHM"))
+
+
+# The API docs, offline ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def offline_browser() -> Iterator[WebDriver]:
+    """Chromium that can reach nothing but this machine: every other host fails to resolve."""
+    driver = start_chromium("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_the_api_docs_render_with_no_network(served: Served, offline_browser: WebDriver) -> None:
+    driver = offline_browser
+    # The cut is real: a CDN's address does not load.
+    with pytest.raises(WebDriverException, match="ERR_NAME_NOT_RESOLVED"):
+        driver.get("https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css")
+
+    visit(driver, served.base + "/")
+    wait_for(driver, lambda d: "/ui/" in d.current_url)
+
+    visit(driver, served.base + "/docs")
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
+    operations = {
+        element.get_attribute("id")
+        for element in driver.find_elements(By.CSS_SELECTOR, ".opblock[id^=operations-]")
+    }
+    paths = served_openapi_operations(served)
+    assert len(operations) == paths
+    assert "operations-plans-create_plan" in operations
+    assert "operations-plans-list_sweeps" in operations
+    assert_same_origin_only(driver, served.base)
+    screenshot(driver, "docs-offline")
+
+    visit(driver, served.base + "/redoc")
+    wait_for(
+        driver, lambda d: d.find_elements(By.XPATH, "//h1[contains(., 'HIOW workforce planning')]")
+    )
+    wait_for(
+        driver,
+        lambda d: (
+            "Request an allocation plan of the bank" in d.find_element(By.TAG_NAME, "body").text
+        ),
+    )
+    # Its scripts and styles are the service's; only ReDoc's footer logo points elsewhere,
+    # and it is simply not shown.
+    loaded = driver.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => ['script', 'link', 'css'].includes(e.initiatorType)).map(e => e.name)"
+    )
+    assert loaded
+    assert all(name.startswith(served.base + "/") for name in loaded), loaded
+    screenshot(driver, "redoc-offline")
+
+
+def served_openapi_operations(served: Served) -> int:
+    document = httpx.get(served.base + "/openapi.json", timeout=30).json()
+    return sum(
+        1
+        for item in document["paths"].values()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch")
+    )

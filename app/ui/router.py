@@ -453,9 +453,9 @@ def plan_allocations_csv(plan_id: str, session: SessionDep, principal: UiPrincip
 @router.get("/plans/{plan_id}/workbook.xlsx")
 def plan_workbook(plan_id: str, session: SessionDep, principal: UiPrincipal) -> Response:
     """The plan as an Excel workbook, for the signed-in browser."""
-    plan = _plan(session, principal, plan_id)
+    plans_service.require_plan_reader(principal)
     return Response(
-        export.workbook_bytes(plan),
+        export.plan_workbook(session, plans_service.get_plan(session, plan_id=plan_id)),
         media_type=export.XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'},
     )

@@ -25,6 +25,7 @@ from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import begin_write, make_engine, make_sessionmaker, utcnow
+from app.plans import brief
 from app.plans.models import Plan, PlanState
 
 log = logging.getLogger("app.plans.worker")
@@ -176,6 +177,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "total_cost": cost.get("total"),
         "do_nothing_cost": result.get("do_nothing_cost"),
         "saving": result.get("saving"),
+        **brief.sweep_figures(result),
         "targets": {
             name: {key: target.get(key) for key in ("met", "shortfall", "shadow_price")}
             for name, target in (result.get("targets") or {}).items()

@@ -35,6 +35,14 @@ TARGET_NAMES = {
 }
 # How each target's required, achieved and largest-shortfall values are measured.
 TARGET_KINDS = {"nursing_capacity": "wte", "turnover": "percent", "agency_reduction": "wte"}
+STATUS_TEXT = {
+    "optimal": "Every target met, at the least cost",
+    "targets_unreachable": "A target is out of reach: the plan comes as close as it can, "
+    "then costs the least",
+    "time_limit": "Stopped at the time limit: the best plan found, not proven the best",
+    "infeasible": "No plan satisfies the scenario's rules",
+    "error": "The solve failed",
+}
 GAP_LEVER_NAMES = {
     "pool": "More bank staff",
     "pipeline": "More starters",
@@ -124,6 +132,8 @@ class Brief:
     # GBP saved by one more bank WTE in a pool and month: only when every target is met.
     cash_prices: tuple[PoolPrice, ...]
     over_establishment: tuple[OverEstablishment, ...]  # the months where it is above zero
+    # The result's months as stored, with whatever fields its version reports.
+    system: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def all_met(self) -> bool:
@@ -251,6 +261,7 @@ def read(result: Mapping[str, Any] | None) -> Brief:
         shortfall_prices=() if all_met else _prices(result.get("pool_shortfall_prices")),
         cash_prices=_prices(result.get("pool_shadow_prices")) if all_met else (),
         over_establishment=over,
+        system=tuple(result.get("system") or ()),
     )
 
 
@@ -265,6 +276,50 @@ def sweep_figures(result: Mapping[str, Any]) -> dict[str, float | None]:
         "unfilled_wte_months_avoided": versus.unfilled_wte_months_avoided if versus else None,
         "penalty_avoided": versus.penalty_avoided if versus else None,
     }
+
+
+@dataclass(frozen=True)
+class PriceGroup:
+    """A pool's highest shortfall price and the months it holds in."""
+
+    pool: str
+    value: float
+    periods: tuple[str, ...]
+
+
+def months_text(periods: Sequence[str]) -> str:
+    """Months as a reader takes them in: a few listed, many as a range."""
+    if len(periods) <= 4:
+        return ", ".join(periods)
+    return f"{periods[0]} to {periods[-1]} ({len(periods)} months)"
+
+
+def top_shortfall_prices(brief: Brief, *, limit: int = 5) -> list[PriceGroup]:
+    """The pools where one more bank WTE closes most of the shortfall, highest first, each
+    with the months in which it closes that much."""
+    best: dict[str, PriceGroup] = {}
+    for price in brief.shortfall_prices:
+        if price.value <= 0:
+            continue
+        group = best.get(price.pool)
+        if group is None or price.value > group.value + 1e-9:
+            best[price.pool] = PriceGroup(price.pool, price.value, (price.period,))
+        elif abs(price.value - group.value) <= 1e-9:
+            periods = tuple(sorted((*group.periods, price.period)))
+            best[price.pool] = PriceGroup(price.pool, group.value, periods)
+    groups = sorted(best.values(), key=lambda g: (-g.value, g.pool))
+    return groups[:limit]
+
+
+def price_sentence(group: PriceGroup, names: Names) -> str:
+    """A shortfall price in a workforce lead's words."""
+    where = f"One more bank WTE in {names.pool(group.pool)} ({group.pool})"
+    if len(group.periods) == 1:
+        return f"{where} in {group.periods[0]} closes {group.value:,.2f} WTE of the shortfall."
+    return (
+        f"{where} closes {group.value:,.2f} WTE of the shortfall in each of "
+        f"{months_text(group.periods)}."
+    )
 
 
 @dataclass(frozen=True)

@@ -46,14 +46,7 @@ HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 WRAP = Alignment(wrap_text=True, vertical="top")
 NUMERIC_KINDS = frozenset(FORMATS) - {"text"}
 LINE_HEIGHT = 14.5  # points a line of 11-point text takes
-STATUS_TEXT = {
-    "optimal": "Every target met, at the least cost",
-    "targets_unreachable": "A target is out of reach: the plan comes as close as it can, "
-    "then costs the least",
-    "time_limit": "Stopped at the time limit: the best plan found, not proven the best",
-    "infeasible": "No plan satisfies the scenario's rules",
-    "error": "The solve failed",
-}
+STATUS_TEXT = plan_brief.STATUS_TEXT
 
 
 class Typed(NamedTuple):
@@ -539,22 +532,6 @@ def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
     _report(book, "Summary", "Summary", blocks)
 
 
-def _months_text(months: Sequence[str]) -> str:
-    if not months:
-        return ""
-    if len(months) <= 4:
-        return ", ".join(months)
-    return f"{months[0]} to {months[-1]} ({len(months)} months)"
-
-
-def price_sentence(price: plan_brief.PoolPrice, names: Names) -> str:
-    """One shortfall price in a workforce lead's words."""
-    return (
-        f"One more bank WTE in {names.pool(price.pool)} ({price.pool}) in {price.period} "
-        f"closes {price.value:,.2f} WTE of the shortfall."
-    )
-
-
 def _closing_the_gap(book: Workbook, brief: Brief, names: Names) -> None:
     short = [
         Line(
@@ -568,7 +545,7 @@ def _closing_the_gap(book: Workbook, brief: Brief, names: Names) -> None:
                 if t.shortfall_wte_months is not None
                 else ""
             )
-            + (f"; short in {_months_text(t.months_short)}" if t.months_short else ""),
+            + (f"; short in {plan_brief.months_text(t.months_short)}" if t.months_short else ""),
         )
         for t in brief.targets_short
     ]
@@ -583,8 +560,10 @@ def _closing_the_gap(book: Workbook, brief: Brief, names: Names) -> None:
         for lever in brief.gap_levers
     ]
     prices = [
-        Line(names.pool(p.pool), Typed(p.value, "ratio"), "text", price_sentence(p, names))
-        for p in brief.shortfall_prices[:10]
+        Line(
+            names.pool(g.pool), Typed(g.value, "ratio"), "text", plan_brief.price_sentence(g, names)
+        )
+        for g in plan_brief.top_shortfall_prices(brief, limit=10)
     ]
     blocks: list[tuple[str, Sequence[Line]]] = [("Targets out of reach", short)]
     if levers:
@@ -619,7 +598,7 @@ def _targets(book: Workbook, brief: Brief) -> None:
                 Typed(t.shortfall, t.kind),
                 t.shortfall_wte_months,
                 len(t.months_short),
-                _months_text(t.months_short),
+                plan_brief.months_text(t.months_short),
                 "yes" if t.met else "no",
                 t.shadow_price if t.shadow_price is not None else "not reported",
             )

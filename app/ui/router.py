@@ -422,17 +422,18 @@ def plan_page(
     names = views.organisation_names(session)
     places = views.organisation_places(session)
     finished = plan.state == PlanState.FINISHED.value
+    view = views.plan_view(session, plan)
     return render(
         request,
         "plan.html",
         principal=principal,
         plan=plan,
+        view=view,
         finished=finished,
         pending=plan.state in (PlanState.QUEUED.value, PlanState.RUNNING.value),
         scenario=views.scenario_rows(plan),
         breakdowns=views.allocation_breakdowns(plan, names=names, places=places),
-        pools=views.pool_priorities(plan),
-        charts=views.plan_charts(plan, places=places) if plan.system else [],
+        charts=views.plan_charts(plan, view.brief, places=places) if plan.system else [],
         synthetic=plan.synthetic_data,
     )
 

@@ -238,10 +238,10 @@ def test_the_workbook_of_an_unreachable_plan_reads_as_a_report(
     gap = [str(c.value) for r in book["Closing the gap"].iter_rows() for c in r if c.value]
     assert "Nursing capacity" in gap
     assert any("Take on more newly qualified nurses" in t for t in gap)
-    assert any(
-        t.startswith(f"One more bank WTE in {pool_name.name} (SOT-NURSING) in 2026-11 closes 0.80")
-        for t in gap
-    )
+    assert (
+        f"One more bank WTE in {pool_name.name} (SOT-NURSING) closes 0.80 WTE of the shortfall "
+        "in each of 2026-11 to 2027-03 (5 months)."
+    ) in gap
     assert "WTE of shortfall closed" in _header(book, "Pool prices")[3]
     assert [c.value for c in _column(book, "Targets", "Shadow price (£ per percentage point)")] == [
         "not reported"

@@ -478,6 +478,7 @@ def compare_page(
         )
     plans = [_plan(session, principal, plan_id) for plan_id in ids]
     differ, same = views.scenario_differences(plans)
+    briefs = views.plan_briefs(session, plans)
     names = views.organisation_names(session)
     places = views.organisation_places(session)
     by_place = [
@@ -496,7 +497,9 @@ def compare_page(
         same=same,
         places=sorted({place for breakdown in by_place for place in breakdown}),
         by_place=by_place,
-        charts=views.comparison_charts(plans),
+        briefs=briefs,
+        costs=views.comparison_rows(briefs),
+        charts=views.comparison_charts(plans, briefs),
         synthetic=any(p.synthetic_data for p in plans),
     )
 

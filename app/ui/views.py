@@ -687,7 +687,71 @@ def scenario_differences(
     return differ, same
 
 
-def comparison_charts(plans: Sequence[PlanRead]) -> list[dict[str, Any]]:
+def plan_briefs(session: Session, plans: Sequence[PlanRead]) -> list[Brief]:
+    """Each plan's brief, for the comparison."""
+    return [
+        plan_brief.read(plans_service.get_plan(session, plan_id=plan.id).result) for plan in plans
+    ]
+
+
+@dataclass
+class ComparisonRow:
+    field: str
+    label: str
+    kind: str
+    values: list[float | None]
+
+
+def comparison_rows(briefs: Sequence[Brief]) -> list[ComparisonRow]:
+    """Cash, unfilled posts and penalty by plan, and each against doing nothing."""
+
+    def of(getter: Callable[[Brief], float | None]) -> list[float | None]:
+        return [getter(b) for b in briefs]
+
+    return [
+        ComparisonRow(
+            "cash",
+            "Cash cost (money paid: bank, travel and agency)",
+            "gbp",
+            of(lambda b: b.cost.cash if b.cost else None),
+        ),
+        ComparisonRow("bank", "Bank", "gbp", of(lambda b: b.cost.bank if b.cost else None)),
+        ComparisonRow("travel", "Travel", "gbp", of(lambda b: b.cost.travel if b.cost else None)),
+        ComparisonRow("agency", "Agency", "gbp", of(lambda b: b.cost.agency if b.cost else None)),
+        ComparisonRow(
+            "unfilled",
+            "Unfilled posts (WTE-months)",
+            "wte",
+            of(lambda b: b.cost.unfilled_wte_months if b.cost else None),
+        ),
+        ComparisonRow(
+            "penalty",
+            "Penalty on unfilled posts (notional, not money)",
+            "gbp",
+            of(lambda b: b.cost.unfilled_penalty if b.cost else None),
+        ),
+        ComparisonRow(
+            "cash_difference",
+            "Cash difference against doing nothing (positive: pays more)",
+            "gbp",
+            of(lambda b: b.versus.cash_difference if b.versus else None),
+        ),
+        ComparisonRow(
+            "unfilled_wte_months_avoided",
+            "Unfilled WTE-months avoided against doing nothing",
+            "wte",
+            of(lambda b: b.versus.unfilled_wte_months_avoided if b.versus else None),
+        ),
+        ComparisonRow(
+            "penalty_avoided",
+            "Penalty avoided against doing nothing (notional, not money)",
+            "gbp",
+            of(lambda b: b.versus.penalty_avoided if b.versus else None),
+        ),
+    ]
+
+
+def comparison_charts(plans: Sequence[PlanRead], briefs: Sequence[Brief]) -> list[dict[str, Any]]:
     labels = sorted({m.period for p in plans for m in p.system or []})
     series: list[dict[str, Any]] = []
     turnover: list[dict[str, Any]] = []
@@ -714,11 +778,14 @@ def comparison_charts(plans: Sequence[PlanRead]) -> list[dict[str, Any]]:
         chart("compare-turnover", "12-month turnover by plan", labels, turnover, format="percent"),
         chart(
             "compare-cost",
-            "Total cost over the horizon by plan, and doing nothing",
+            "Cash cost over the horizon by plan, and doing nothing (GBP)",
             [f"Plan {p.id}" for p in plans],
             [
-                {"label": "Plan", "data": [p.cost.total if p.cost else None for p in plans]},
-                {"label": "Do nothing", "data": [p.do_nothing_cost for p in plans]},
+                {"label": "Plan", "data": [b.cost.cash if b.cost else None for b in briefs]},
+                {
+                    "label": "Doing nothing",
+                    "data": [b.do_nothing.cash if b.do_nothing else None for b in briefs],
+                },
             ],
             kind="bar",
             format="gbp",

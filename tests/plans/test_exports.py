@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -150,11 +150,11 @@ def reader(make_token: Callable[..., str]) -> dict[str, str]:
     return bearer(make_token("read", "plans:write", name="workforce lead"))
 
 
-def _book(client: TestClient, headers: dict[str, str], plan_id: str) -> Iterator[Any]:
+def _book(client: TestClient, headers: dict[str, str], plan_id: str) -> Workbook:
     response = client.get(f"/v1/plans/{plan_id}/workbook", headers=headers)
     assert response.status_code == 200
     assert not _xml_has_formula(response.content)
-    return load_workbook(io.BytesIO(response.content))  # type: ignore[no-any-return]
+    return load_workbook(io.BytesIO(response.content))
 
 
 def _header(book: Workbook, sheet: str) -> list[str]:

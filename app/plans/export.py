@@ -159,7 +159,7 @@ def _report(
     heading: str,
     blocks: Sequence[tuple[str, Sequence[Line]]],
     *,
-    widths: tuple[float, float, float] = (30, 16, 52),
+    widths: tuple[float, float, float] = (30, 18, 52),
 ) -> None:
     """A sheet read top to bottom: a heading, then blocks of (label, value, meaning)."""
     sheet: WriteOnlyWorksheet = book.create_sheet(title)
@@ -429,26 +429,33 @@ def _costs_lines(costs: plan_brief.Costs) -> list[Line]:
 
 def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
     label = getattr(plan, "label", None)
+    # Text reads in the wide third column; the second holds figures.
     facts = [
-        Line("Plan", plan.id),
-        *([Line("Label", label)] if label else []),
-        Line("State", plan.state),
-        Line("Outcome", plan.status or "—", "text", STATUS_TEXT.get(plan.status or "", "")),
-        *([Line("Message", plan.message)] if plan.message else []),
-        Line("First month", plan.start),
+        Line("Plan", None, "text", plan.id),
+        *([Line("Label", None, "text", label)] if label else []),
+        Line("State", None, "text", plan.state),
+        Line(
+            "Outcome",
+            None,
+            "text",
+            f"{plan.status or '—'}: {STATUS_TEXT.get(plan.status or '', '')}".rstrip(": "),
+        ),
+        *([Line("Message", None, "text", plan.message)] if plan.message else []),
+        Line("First month", None, "text", plan.start),
         Line("Months", plan.months, "count"),
-        Line("Requested by", plan.requested_by),
-        Line("Created at", plan.created_at.strftime("%Y-%m-%d %H:%M UTC")),
+        Line("Requested by", None, "text", plan.requested_by),
+        Line("Created at", None, "text", plan.created_at.strftime("%Y-%m-%d %H:%M UTC")),
     ]
     if plan.synthetic_data:
-        facts.insert(0, Line("Data", "Synthetic", "text", SYNTHETIC_NOTE))
+        facts.insert(0, Line("Data", None, "text", SYNTHETIC_NOTE))
     if brief.targets:
         facts.append(
             Line(
                 "Targets met",
-                f"{brief.targets_met} of {len(brief.targets)}",
-                "text",
-                ", ".join(f"{t.name}: {'met' if t.met else 'short'}" for t in brief.targets),
+                brief.targets_met,
+                "count",
+                f"of {len(brief.targets)}: "
+                + ", ".join(f"{t.name}: {'met' if t.met else 'short'}" for t in brief.targets),
             )
         )
     blocks: list[tuple[str, Sequence[Line]]] = [("The plan", facts)]
@@ -517,7 +524,7 @@ def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
             (
                 "The solve",
                 [
-                    Line("Solver", solve.solver),
+                    Line("Solver", None, "text", solve.solver),
                     Line("Variables", solve.variables, "count"),
                     Line("Constraints", solve.constraints, "count"),
                     Line("Non-zeros", solve.nonzeros, "count"),

@@ -102,7 +102,7 @@ def test_a_formula_in_a_token_or_organisation_name_stays_text_in_the_workbook(
     book = load_workbook(io.BytesIO(response.content))
     assert _formula_cells(book) == []
     requested = next(
-        row[1] for row in book["Summary"].iter_rows() if row[0].value == "Requested by"
+        row[2] for row in book["Summary"].iter_rows() if row[0].value == "Requested by"
     )
     assert requested.value == requested_by  # shown as typed, as text
     assert requested.data_type == "s"

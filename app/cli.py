@@ -146,10 +146,9 @@ def plan(args: argparse.Namespace) -> int:
     )
 
     for session in session_scope(sessions):
-        stored = service.get_plan(session, plan_id=plan_id)
-        read = service.to_read(stored)
-        rows = service.allocation_rows(stored)
-        book = export.plan_workbook(session, stored)
+        read = service.to_read(service.get_plan(session, plan_id=plan_id))
+        rows = service.allocation_rows(service.get_plan(session, plan_id=plan_id))
+        book = export.plan_workbook(session, service.get_plan(session, plan_id=plan_id))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     allocations = out / f"plan-{plan_id}-allocations.csv"

@@ -177,11 +177,11 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "total_cost": cost.get("total"),
         "do_nothing_cost": result.get("do_nothing_cost"),
         "saving": result.get("saving"),
-        **brief.sweep_figures(result),
         "targets": {
             name: {key: target.get(key) for key in ("met", "shortfall", "shadow_price")}
             for name, target in (result.get("targets") or {}).items()
         },
+        **brief.sweep_figures(result),
     }
 
 

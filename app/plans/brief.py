@@ -311,6 +311,19 @@ def top_shortfall_prices(brief: Brief, *, limit: int = 5) -> list[PriceGroup]:
     return groups[:limit]
 
 
+def lever_sentence(lever: GapLever, names: Names) -> str:
+    """A lever in a workforce lead's words, with the WTE-months of shortfall it closes."""
+    closed = f"{lever.shortfall_closed_wte:,.1f} WTE-months of shortfall"
+    if lever.lever == "pool" and lever.subject:
+        return (
+            f"One more bank WTE in {names.pool(lever.subject)} ({lever.subject}) in every "
+            f"month would close about {closed}."
+        )
+    if "WTE" in lever.description:  # the sentence already says what it closes
+        return lever.description
+    return f"{lever.description.rstrip('.')}: {lever.step} closes {closed}."
+
+
 def price_sentence(group: PriceGroup, names: Names) -> str:
     """A shortfall price in a workforce lead's words."""
     where = f"One more bank WTE in {names.pool(group.pool)} ({group.pool})"

@@ -561,8 +561,7 @@ def _closing_the_gap(book: Workbook, brief: Brief, names: Names) -> None:
             lever.name,
             Typed(lever.shortfall_closed_wte, "wte"),
             "text",
-            f"{lever.description} ({lever.step}: closes {lever.shortfall_closed_wte:,.1f} "
-            "WTE-months of shortfall)",
+            plan_brief.lever_sentence(lever, names),
         )
         for lever in brief.gap_levers
     ]

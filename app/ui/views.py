@@ -376,6 +376,7 @@ class PlanView:
     cost_rows: list[CostRow]
     cost_sentence: str
     gap_targets: list[GapTarget]
+    levers: list[tuple[plan_brief.GapLever, str]]
     gap_prices: list[GapPrice]
     pools: list[PoolPrice]
 
@@ -515,6 +516,7 @@ def plan_view(session: Session, plan: PlanRead) -> PlanView:
         cost_rows=_cost_rows(brief),
         cost_sentence=sentence,
         gap_targets=_gap_targets(brief),
+        levers=[(lever, plan_brief.lever_sentence(lever, names)) for lever in brief.gap_levers],
         gap_prices=[
             GapPrice(
                 pool=g.pool,

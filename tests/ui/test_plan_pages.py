@@ -51,7 +51,14 @@ def test_an_unreachable_plan_leads_with_what_would_close_the_gap(
     assert "200.0 WTE" in gap
     assert _values(html, "gap-targets", "data-field") == {"shortfall_wte_months": "600.0"}
     assert re.findall(r'data-lever="([a-z_]+)"', gap) == ["target_month", "pipeline", "pool"]
-    assert "10% more starters closes <span" in gap
+    assert (
+        "Take on more newly qualified nurses: 10% more starters closes 120.0 WTE-months of "
+        "shortfall."
+    ) in gap
+    assert (
+        "One more bank WTE in Portsmouth registered nursing and midwifery bank (POR-NURSING) in "
+        "every month would close about 4.0 WTE-months of shortfall."
+    ) in gap
     assert (
         f"One more bank WTE in {pool.name} (SOT-NURSING) closes 0.80 WTE of the shortfall in "
         "each of 2026-11 to 2027-03 (5 months)."

@@ -452,9 +452,9 @@ def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
         facts.append(
             Line(
                 "Targets met",
-                brief.targets_met,
-                "count",
-                f"of {len(brief.targets)}: "
+                None,
+                "text",
+                f"{brief.targets_met} of {len(brief.targets)}: "
                 + ", ".join(f"{t.name}: {'met' if t.met else 'short'}" for t in brief.targets),
             )
         )
@@ -533,7 +533,14 @@ def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
                 ],
             )
         )
-    notes = [Line(str(n.get("kind", "Note")), n.get("message", "")) for n in plan.data_notes]
+    notes = [
+        Line(
+            str(n.get("kind") or "Note").replace("_", " ").capitalize(), None, "text", n["message"]
+        )
+        for n in plan.data_notes
+        # The synthetic data is said at the top already.
+        if n.get("message") and not (plan.synthetic_data and n.get("kind") == "synthetic")
+    ]
     if notes:
         blocks.append(("Notes on the data", notes))
     _report(book, "Summary", "Summary", blocks)

@@ -704,52 +704,31 @@ class ComparisonRow:
     values: list[float | None]
 
 
+# The comparison's cost rows: (field, label, format, the figure of a brief).
+COMPARISON_FIGURES: tuple[tuple[str, str, str, Callable[[Brief], float | None]], ...] = (
+    ("cash", "Cash cost (money paid: bank, travel and agency)", "gbp",
+     lambda b: b.cost.cash if b.cost else None),
+    ("bank", "Bank", "gbp", lambda b: b.cost.bank if b.cost else None),
+    ("travel", "Travel", "gbp", lambda b: b.cost.travel if b.cost else None),
+    ("agency", "Agency", "gbp", lambda b: b.cost.agency if b.cost else None),
+    ("unfilled", "Unfilled posts (WTE-months)", "wte",
+     lambda b: b.cost.unfilled_wte_months if b.cost else None),
+    ("penalty", "Penalty on unfilled posts (notional, not money)", "gbp",
+     lambda b: b.cost.unfilled_penalty if b.cost else None),
+    ("cash_difference", "Cash difference against doing nothing (positive: pays more)", "gbp",
+     lambda b: b.versus.cash_difference if b.versus else None),
+    ("unfilled_wte_months_avoided", "Unfilled WTE-months avoided against doing nothing", "wte",
+     lambda b: b.versus.unfilled_wte_months_avoided if b.versus else None),
+    ("penalty_avoided", "Penalty avoided against doing nothing (notional, not money)", "gbp",
+     lambda b: b.versus.penalty_avoided if b.versus else None),
+)  # fmt: skip
+
+
 def comparison_rows(briefs: Sequence[Brief]) -> list[ComparisonRow]:
     """Cash, unfilled posts and penalty by plan, and each against doing nothing."""
-
-    def of(getter: Callable[[Brief], float | None]) -> list[float | None]:
-        return [getter(b) for b in briefs]
-
     return [
-        ComparisonRow(
-            "cash",
-            "Cash cost (money paid: bank, travel and agency)",
-            "gbp",
-            of(lambda b: b.cost.cash if b.cost else None),
-        ),
-        ComparisonRow("bank", "Bank", "gbp", of(lambda b: b.cost.bank if b.cost else None)),
-        ComparisonRow("travel", "Travel", "gbp", of(lambda b: b.cost.travel if b.cost else None)),
-        ComparisonRow("agency", "Agency", "gbp", of(lambda b: b.cost.agency if b.cost else None)),
-        ComparisonRow(
-            "unfilled",
-            "Unfilled posts (WTE-months)",
-            "wte",
-            of(lambda b: b.cost.unfilled_wte_months if b.cost else None),
-        ),
-        ComparisonRow(
-            "penalty",
-            "Penalty on unfilled posts (notional, not money)",
-            "gbp",
-            of(lambda b: b.cost.unfilled_penalty if b.cost else None),
-        ),
-        ComparisonRow(
-            "cash_difference",
-            "Cash difference against doing nothing (positive: pays more)",
-            "gbp",
-            of(lambda b: b.versus.cash_difference if b.versus else None),
-        ),
-        ComparisonRow(
-            "unfilled_wte_months_avoided",
-            "Unfilled WTE-months avoided against doing nothing",
-            "wte",
-            of(lambda b: b.versus.unfilled_wte_months_avoided if b.versus else None),
-        ),
-        ComparisonRow(
-            "penalty_avoided",
-            "Penalty avoided against doing nothing (notional, not money)",
-            "gbp",
-            of(lambda b: b.versus.penalty_avoided if b.versus else None),
-        ),
+        ComparisonRow(field, label, kind, [figure(b) for b in briefs])
+        for field, label, kind, figure in COMPARISON_FIGURES
     ]
 
 

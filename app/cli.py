@@ -148,12 +148,13 @@ def plan(args: argparse.Namespace) -> int:
     for session in session_scope(sessions):
         read = service.to_read(service.get_plan(session, plan_id=plan_id))
         rows = service.allocation_rows(service.get_plan(session, plan_id=plan_id))
+        book = export.plan_workbook(session, service.get_plan(session, plan_id=plan_id))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     allocations = out / f"plan-{plan_id}-allocations.csv"
     allocations.write_text("".join(csv_io.render(rows, fields=service.ALLOCATION_FIELDS)))
     workbook = out / f"plan-{plan_id}.xlsx"
-    workbook.write_bytes(export.workbook_bytes(read))
+    workbook.write_bytes(book)
 
     print(f"plan {plan_id}: {read.status} ({read.state})")
     print(read.message or "")

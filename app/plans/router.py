@@ -182,11 +182,11 @@ def get_inputs(plan_id: str, session: SessionDep, principal: PrincipalDep) -> di
     },
 )
 def get_workbook(plan_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
-    """The plan as an Excel workbook: summary, allocations, projections, targets, prices."""
+    """The plan as an Excel workbook: what each sheet and figure means, the summary, what
+    would close the gap, targets, the system by month, allocations, projections, prices."""
     service.require_plan_reader(principal)
-    plan = service.to_read(service.get_plan(session, plan_id=plan_id))
     return Response(
-        export.workbook_bytes(plan),
+        export.plan_workbook(session, service.get_plan(session, plan_id=plan_id)),
         media_type=export.XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'},
     )

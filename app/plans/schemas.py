@@ -302,9 +302,34 @@ class SweepPoint(BaseModel):
     plan_id: str
     state: str = Field(description="queued, running, finished or failed")
     status: str | None = Field(description="The optimiser's verdict once finished")
-    total_cost: float | None
-    do_nothing_cost: float | None
-    saving: float | None = Field(description="do_nothing_cost - total_cost")
+    total_cost: float | None = Field(
+        description="Cash and the notional unfilled penalty together (GBP-equivalent)"
+    )
+    do_nothing_cost: float | None = Field(
+        description="The same for doing nothing (no bank): cash and penalty together"
+    )
+    saving: float | None = Field(
+        description="do_nothing_cost - total_cost: cash and notional penalty together, not "
+        "money; see cash_difference, unfilled_wte_months_avoided and penalty_avoided"
+    )
+    cash_cost: float | None = Field(
+        default=None, description="Bank, travel and agency: money the system pays (GBP)"
+    )
+    unfilled_wte_months: float | None = Field(
+        default=None, description="Unfilled posts summed over units and months (WTE-months)"
+    )
+    cash_difference: float | None = Field(
+        default=None,
+        description="cash_cost minus doing nothing's cash (GBP); positive: the plan pays more",
+    )
+    unfilled_wte_months_avoided: float | None = Field(
+        default=None, description="Doing nothing's unfilled WTE-months minus the plan's"
+    )
+    penalty_avoided: float | None = Field(
+        default=None,
+        description="Doing nothing's unfilled penalty minus the plan's (GBP-equivalent, "
+        "notional: not money)",
+    )
     targets_met: dict[str, bool] | None = Field(description="Whether each target is met")
     shortfalls: dict[str, float] | None = Field(description="Each target's shortfall; 0 when met")
     nursing_shadow_price: float | None = Field(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import begin_write, make_engine, make_sessionmaker, utcnow
+from app.plans import brief
 from app.plans.models import Plan, PlanState
 
 log = logging.getLogger("app.plans.worker")
@@ -232,6 +233,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
             name: {key: target.get(key) for key in ("met", "shortfall", "shadow_price")}
             for name, target in (result.get("targets") or {}).items()
         },
+        **brief.sweep_figures(result),
     }
 
 

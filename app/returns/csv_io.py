@@ -9,6 +9,7 @@ from typing import Any
 
 from app.errors import BadRequest, ValidationFailed, field_error
 from app.returns.schemas import LINE_FIELDS
+from app.spreadsheet import csv_cell
 
 REQUIRED = frozenset(
     {
@@ -65,12 +66,13 @@ def parse_lines(body: bytes) -> list[dict[str, Any]]:
 
 
 def render(rows: Iterable[dict[str, Any]], fields: Sequence[str] = EXPORT_FIELDS) -> Iterator[str]:
-    """CSV text, a header naming ``fields`` and then one row per dictionary, chunk by chunk."""
+    """CSV text, a header naming ``fields`` and then one row per dictionary, chunk by chunk;
+    text that a spreadsheet could take for a formula is written as text."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: ("" if v is None else csv_cell(v)) for k, v in row.items()})
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

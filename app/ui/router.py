@@ -418,17 +418,18 @@ def plan_page(
     names = views.organisation_names(session)
     places = views.organisation_places(session)
     finished = plan.state == PlanState.FINISHED.value
+    view = views.plan_view(session, plan)
     return render(
         request,
         "plan.html",
         principal=principal,
         plan=plan,
+        view=view,
         finished=finished,
         pending=plan.state in (PlanState.QUEUED.value, PlanState.RUNNING.value),
         scenario=views.scenario_rows(plan),
         breakdowns=views.allocation_breakdowns(plan, names=names, places=places),
-        pools=views.pool_priorities(plan),
-        charts=views.plan_charts(plan, places=places) if plan.system else [],
+        charts=views.plan_charts(plan, view.brief, places=places) if plan.system else [],
         synthetic=plan.synthetic_data,
     )
 
@@ -449,9 +450,9 @@ def plan_allocations_csv(plan_id: str, session: SessionDep, principal: UiPrincip
 @router.get("/plans/{plan_id}/workbook.xlsx")
 def plan_workbook(plan_id: str, session: SessionDep, principal: UiPrincipal) -> Response:
     """The plan as an Excel workbook, for the signed-in browser."""
-    plan = _plan(session, principal, plan_id)
+    plans_service.require_plan_reader(principal)
     return Response(
-        export.workbook_bytes(plan),
+        export.plan_workbook(session, plans_service.get_plan(session, plan_id=plan_id)),
         media_type=export.XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'},
     )
@@ -473,6 +474,7 @@ def compare_page(
         )
     plans = [_plan(session, principal, plan_id) for plan_id in ids]
     differ, same = views.scenario_differences(plans)
+    briefs = views.plan_briefs(session, plans)
     names = views.organisation_names(session)
     places = views.organisation_places(session)
     by_place = [
@@ -491,7 +493,9 @@ def compare_page(
         same=same,
         places=sorted({place for breakdown in by_place for place in breakdown}),
         by_place=by_place,
-        charts=views.comparison_charts(plans),
+        briefs=briefs,
+        costs=views.comparison_rows(briefs),
+        charts=views.comparison_charts(plans, briefs),
         synthetic=any(p.synthetic_data for p in plans),
     )
 

@@ -19,6 +19,9 @@ from app.auth import Principal
 from app.metrics import service as metrics_service
 from app.metrics.schemas import Level, MetricItem
 from app.organisations import service as organisations_service
+from app.plans import brief as plan_brief
+from app.plans import service as plans_service
+from app.plans.brief import Brief, Names
 from app.plans.schemas import Allocation, PlanRead
 from app.returns.models import Return
 from app.targets import service as targets_service
@@ -298,16 +301,19 @@ def allocation_breakdowns(
 @dataclass
 class PoolPrice:
     pool: str
+    name: str
     highest: float
     highest_period: str
     months_priced: int
     total: float
 
 
-def pool_priorities(plan: PlanRead, *, limit: int = 10) -> list[PoolPrice]:
-    """The pools whose next WTE is worth most: the highest monthly shadow price first."""
+def pool_priorities(brief: Brief, names: Names, *, limit: int = 10) -> list[PoolPrice]:
+    """The pools whose next WTE saves most, the highest monthly price (GBP per WTE-month)
+    first: only when every target is met, since out of reach a pound price measures the
+    edge of what is reachable rather than a cost."""
     by_pool: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for price in plan.pool_shadow_prices or []:
+    for price in brief.cash_prices:
         by_pool[price.pool].append((price.value, price.period))
     rows = []
     for pool, values in by_pool.items():
@@ -317,6 +323,7 @@ def pool_priorities(plan: PlanRead, *, limit: int = 10) -> list[PoolPrice]:
         rows.append(
             PoolPrice(
                 pool=pool,
+                name=names.pool(pool),
                 highest=round(highest, 2),
                 highest_period=highest_period,
                 months_priced=sum(1 for v, _ in values if v > 0),
@@ -327,9 +334,209 @@ def pool_priorities(plan: PlanRead, *, limit: int = 10) -> list[PoolPrice]:
     return rows[:limit]
 
 
-def plan_charts(plan: PlanRead, *, places: dict[str, str]) -> list[dict[str, Any]]:
-    """Trajectories against the targets, bank use by place, and cost against do-nothing."""
+@dataclass
+class GapTarget:
+    code: str
+    name: str
+    months: str
+    months_count: int
+    largest: str
+    wte_months: float | None
+
+
+@dataclass
+class GapPrice:
+    pool: str
+    name: str
+    months: str
+    value: float
+    sentence: str
+
+
+@dataclass
+class CostRow:
+    """A line of the cost table: this plan, doing nothing, and the difference in words."""
+
+    field: str
+    label: str
+    kind: str  # gbp or wte
+    plan: float | None
+    do_nothing: float | None
+    versus: str = ""
+    versus_value: float | None = None
+    emphasis: bool = False
+
+
+@dataclass
+class PlanView:
+    brief: Brief
+    names: Names
+    status_text: str
+    headline: str
+    cost_rows: list[CostRow]
+    cost_sentence: str
+    gap_targets: list[GapTarget]
+    levers: list[tuple[plan_brief.GapLever, str]]
+    gap_prices: list[GapPrice]
+    pools: list[PoolPrice]
+
+
+def _more_or_less(value: float, kind: str, more: str, less: str) -> str:
+    text = fmt(abs(value), kind) + (" WTE-months" if kind == "wte" else "")
+    return f"{text} {more if value > 0 else less}" if round(value, 1) else "the same"
+
+
+def _cost_rows(brief: Brief) -> list[CostRow]:
+    cost, nothing, versus = brief.cost, brief.do_nothing, brief.versus
+    if cost is None:
+        return []
+    rows = [
+        CostRow("bank", "Bank", "gbp", cost.bank, nothing.bank if nothing else None),
+        CostRow("travel", "Travel", "gbp", cost.travel, nothing.travel if nothing else None),
+        CostRow("agency", "Agency", "gbp", cost.agency, nothing.agency if nothing else None),
+        CostRow(
+            "cash",
+            "Cash cost (money paid: bank, travel and agency)",
+            "gbp",
+            cost.cash,
+            nothing.cash if nothing else None,
+            emphasis=True,
+        ),
+        CostRow(
+            "unfilled",
+            "Unfilled posts (WTE-months)",
+            "wte",
+            cost.unfilled_wte_months,
+            nothing.unfilled_wte_months if nothing else None,
+        ),
+        CostRow(
+            "penalty",
+            "Penalty on unfilled posts (notional, not money)",
+            "gbp",
+            cost.unfilled_penalty,
+            nothing.unfilled_penalty if nothing else None,
+        ),
+    ]
+    if versus is not None:
+        rows[3].versus = "Cash difference: " + _more_or_less(
+            versus.cash_difference, "gbp", "more cash", "less cash"
+        )
+        rows[3].versus_value = versus.cash_difference
+        if versus.unfilled_wte_months_avoided is not None:
+            rows[4].versus = "Unfilled WTE-months avoided: " + fmt(
+                versus.unfilled_wte_months_avoided, "wte"
+            )
+            rows[4].versus_value = versus.unfilled_wte_months_avoided
+        rows[5].versus = "Penalty avoided: " + fmt(versus.penalty_avoided, "gbp")
+        rows[5].versus_value = versus.penalty_avoided
+    return rows
+
+
+def _headline(plan: PlanRead, brief: Brief) -> str:
+    """What the plan achieves and what it costs, in a sentence or two."""
+    if brief.cost is None or not brief.targets:
+        return ""
+    count = len(brief.targets)
+    if brief.all_met:
+        achieves = f"This plan meets all {count} targets."
+    else:
+        short = "; ".join(
+            f"{t.name.lower()} is out of reach in {len(t.months_short) or 'some'} "
+            f"month{'' if len(t.months_short) == 1 else 's'}"
+            for t in brief.targets_short
+        )
+        achieves = f"This plan meets {brief.targets_met} of {count} targets: {short}."
+    cash = f"It pays {fmt(brief.cost.cash, 'gbp')} in cash over {plan.months} months"
+    if brief.versus is not None:
+        cash += ", " + _more_or_less(
+            brief.versus.cash_difference, "gbp", "more than", "less than"
+        ).replace("the same", "the same as")
+        cash += " doing nothing"
+        if brief.versus.unfilled_wte_months_avoided is not None:
+            cash += (
+                f", and leaves {fmt(brief.versus.unfilled_wte_months_avoided, 'wte')} "
+                "fewer WTE-months of posts unfilled"
+            )
+    return f"{achieves} {cash}."
+
+
+def _gap_targets(brief: Brief) -> list[GapTarget]:
+    rows = []
+    for t in brief.targets_short:
+        unit = " points" if t.kind == "percent" else " WTE"
+        largest = (
+            f"{t.shortfall * 100:.1f}{unit}" if t.kind == "percent" else fmt(t.shortfall, "wte")
+        )
+        rows.append(
+            GapTarget(
+                code=t.code,
+                name=t.name,
+                months=plan_brief.months_text(t.months_short) or "not reported",
+                months_count=len(t.months_short),
+                largest=largest + ("" if t.kind == "percent" else unit),
+                wte_months=t.shortfall_wte_months,
+            )
+        )
+    return rows
+
+
+def plan_view(session: Session, plan: PlanRead) -> PlanView:
+    """The plan page's brief: what the plan achieves, its cash cost against doing nothing,
+    and where a target is out of reach what would close the gap, in WTE."""
+    brief = plan_brief.read(plans_service.get_plan(session, plan_id=plan.id).result)
+    names = plan_brief.load_names(session)
+    versus = brief.versus
+    if brief.cost is None:
+        sentence = ""
+    elif versus is None:
+        sentence = (
+            "This plan was solved before cash and penalty were reported apart: doing "
+            "nothing's cash and unfilled posts are not known. Doing nothing's cash and "
+            f"penalty together came to {fmt(brief.do_nothing_total, 'gbp')}."
+        )
+    else:
+        sentence = (
+            "Against doing nothing (no bank staff at all) the plan pays "
+            + _more_or_less(versus.cash_difference, "gbp", "more cash", "less cash")
+            + (
+                f", avoids {fmt(versus.unfilled_wte_months_avoided, 'wte')} WTE-months "
+                "of unfilled posts"
+                if versus.unfilled_wte_months_avoided is not None
+                else ""
+            )
+            + f" and {fmt(versus.penalty_avoided, 'gbp')} of notional penalty. The penalty "
+            "is a price the model puts on an empty post so that it fills posts where it can; "
+            "nobody pays it."
+        )
+    return PlanView(
+        brief=brief,
+        names=names,
+        status_text=plan_brief.STATUS_TEXT.get(plan.status or "", ""),
+        headline=_headline(plan, brief),
+        cost_rows=_cost_rows(brief),
+        cost_sentence=sentence,
+        gap_targets=_gap_targets(brief),
+        levers=[(lever, plan_brief.lever_sentence(lever, names)) for lever in brief.gap_levers],
+        gap_prices=[
+            GapPrice(
+                pool=g.pool,
+                name=names.pool(g.pool),
+                months=plan_brief.months_text(g.periods),
+                value=g.value,
+                sentence=plan_brief.price_sentence(g, names),
+            )
+            for g in plan_brief.top_shortfall_prices(brief)
+        ],
+        pools=pool_priorities(brief, names),
+    )
+
+
+def plan_charts(plan: PlanRead, brief: Brief, *, places: dict[str, str]) -> list[dict[str, Any]]:
+    """Trajectories against the targets, bank use by place, and cash against doing
+    nothing."""
     system = plan.system or []
+    # The trajectory of a newer result; an older one has the final target only.
+    stored_system = brief.system or tuple({} for _ in system)
     labels = [month.period for month in system]
     charts = [
         chart(
@@ -347,13 +554,18 @@ def plan_charts(plan: PlanRead, *, places: dict[str, str]) -> list[dict[str, Any
         ),
         chart(
             "plan-turnover",
-            "12-month turnover against its target",
+            "12-month turnover against its target trajectory",
             labels,
             [
                 {"label": "Plan", "data": [m.turnover_rate_12m for m in system]},
                 {
-                    "label": "Target",
-                    "data": [m.turnover_target for m in system],
+                    "label": "Target trajectory"
+                    if any("turnover_trajectory" in m for m in stored_system)
+                    else "Target",
+                    "data": [
+                        stored.get("turnover_trajectory", month.turnover_target)
+                        for stored, month in zip(stored_system, system, strict=False)
+                    ],
                     "dashed": True,
                 },
             ],
@@ -376,16 +588,31 @@ def plan_charts(plan: PlanRead, *, places: dict[str, str]) -> list[dict[str, Any
             stacked=True,
         )
     )
-    if plan.cost is not None and plan.do_nothing_cost is not None:
+    if brief.cost is not None:
+        nothing = brief.do_nothing
         charts.append(
             chart(
                 "plan-cost",
-                "Total cost over the horizon: this plan against doing nothing",
-                ["This plan", "Do nothing"],
-                [{"label": "Total cost (GBP)", "data": [plan.cost.total, plan.do_nothing_cost]}],
+                "Cash cost over the horizon: this plan against doing nothing (GBP)",
+                ["This plan", "Doing nothing"],
+                [
+                    {
+                        "label": label,
+                        "data": [
+                            getattr(brief.cost, part),
+                            getattr(nothing, part) if nothing is not None else None,
+                        ],
+                    }
+                    for part, label in (
+                        ("bank", "Bank"),
+                        ("travel", "Travel"),
+                        ("agency", "Agency"),
+                    )
+                ],
                 kind="bar",
                 format="gbp",
                 label_heading="Plan",
+                stacked=True,
             )
         )
     return charts
@@ -462,7 +689,50 @@ def scenario_differences(
     return differ, same
 
 
-def comparison_charts(plans: Sequence[PlanRead]) -> list[dict[str, Any]]:
+def plan_briefs(session: Session, plans: Sequence[PlanRead]) -> list[Brief]:
+    """Each plan's brief, for the comparison."""
+    return [
+        plan_brief.read(plans_service.get_plan(session, plan_id=plan.id).result) for plan in plans
+    ]
+
+
+@dataclass
+class ComparisonRow:
+    field: str
+    label: str
+    kind: str
+    values: list[float | None]
+
+
+# The comparison's cost rows: (field, label, format, the figure of a brief).
+COMPARISON_FIGURES: tuple[tuple[str, str, str, Callable[[Brief], float | None]], ...] = (
+    ("cash", "Cash cost (money paid: bank, travel and agency)", "gbp",
+     lambda b: b.cost.cash if b.cost else None),
+    ("bank", "Bank", "gbp", lambda b: b.cost.bank if b.cost else None),
+    ("travel", "Travel", "gbp", lambda b: b.cost.travel if b.cost else None),
+    ("agency", "Agency", "gbp", lambda b: b.cost.agency if b.cost else None),
+    ("unfilled", "Unfilled posts (WTE-months)", "wte",
+     lambda b: b.cost.unfilled_wte_months if b.cost else None),
+    ("penalty", "Penalty on unfilled posts (notional, not money)", "gbp",
+     lambda b: b.cost.unfilled_penalty if b.cost else None),
+    ("cash_difference", "Cash difference against doing nothing (positive: pays more)", "gbp",
+     lambda b: b.versus.cash_difference if b.versus else None),
+    ("unfilled_wte_months_avoided", "Unfilled WTE-months avoided against doing nothing", "wte",
+     lambda b: b.versus.unfilled_wte_months_avoided if b.versus else None),
+    ("penalty_avoided", "Penalty avoided against doing nothing (notional, not money)", "gbp",
+     lambda b: b.versus.penalty_avoided if b.versus else None),
+)  # fmt: skip
+
+
+def comparison_rows(briefs: Sequence[Brief]) -> list[ComparisonRow]:
+    """Cash, unfilled posts and penalty by plan, and each against doing nothing."""
+    return [
+        ComparisonRow(field, label, kind, [figure(b) for b in briefs])
+        for field, label, kind, figure in COMPARISON_FIGURES
+    ]
+
+
+def comparison_charts(plans: Sequence[PlanRead], briefs: Sequence[Brief]) -> list[dict[str, Any]]:
     labels = sorted({m.period for p in plans for m in p.system or []})
     series: list[dict[str, Any]] = []
     turnover: list[dict[str, Any]] = []
@@ -489,11 +759,14 @@ def comparison_charts(plans: Sequence[PlanRead]) -> list[dict[str, Any]]:
         chart("compare-turnover", "12-month turnover by plan", labels, turnover, format="percent"),
         chart(
             "compare-cost",
-            "Total cost over the horizon by plan, and doing nothing",
+            "Cash cost over the horizon by plan, and doing nothing (GBP)",
             [f"Plan {p.id}" for p in plans],
             [
-                {"label": "Plan", "data": [p.cost.total if p.cost else None for p in plans]},
-                {"label": "Do nothing", "data": [p.do_nothing_cost for p in plans]},
+                {"label": "Plan", "data": [b.cost.cash if b.cost else None for b in briefs]},
+                {
+                    "label": "Doing nothing",
+                    "data": [b.do_nothing.cash if b.do_nothing else None for b in briefs],
+                },
             ],
             kind="bar",
             format="gbp",

@@ -13,9 +13,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.plans.models import Plan, PlanSweep
+from app.plans.worker import summarise
+from tests.plans import constructed
 from tests.plans.test_plans import HAND_SCENARIO
 
 BASE: dict[str, Any] = {"start": "2024-03", "months": 1, "scenario": HAND_SCENARIO}
+CASH_FIELDS = (
+    "cash_cost",
+    "unfilled_wte_months",
+    "cash_difference",
+    "unfilled_wte_months_avoided",
+    "penalty_avoided",
+)
 
 
 def wait_for_sweep(client: TestClient, headers: dict[str, str], sweep_id: str) -> dict[str, Any]:
@@ -106,6 +115,63 @@ def test_a_sweep_of_two_keys_tabulates_each_point_as_worked_out_by_hand(
     assert {r["nursing_capacity_met"] for r in rows} == {"true"}
     assert [float(r["total_cost"]) for r in rows] == [1900.0, 2000.0, 3000.0, 3000.0]
     assert [r["plan_id"] for r in rows] == [p["plan_id"] for p in sweep["points"]]
+    # Cash apart from the penalty (none here: every post is covered).
+    assert [float(r["cash_cost"]) for r in rows] == [1900.0, 2000.0, 3000.0, 3000.0]
+    assert {float(r["unfilled_wte_months"]) for r in rows} == {0.0}
+
+
+def test_the_sweep_table_shows_cash_unfilled_posts_and_penalty_against_doing_nothing(
+    client: TestClient, planner: dict[str, str], session: Session
+) -> None:
+    """Points whose results are stored in the shape that reports cash apart from penalty
+    (written by hand, as the worker would have stored them), and one older point."""
+    sweep = PlanSweep(
+        id="s" * 16,
+        request={"base": BASE, "grid": {"agency_reduction": [0.1, 0.2]}},
+        keys=["agency_reduction"],
+        values=[[0.1, 0.2]],
+        total=2,
+        requested_by="workforce lead",
+    )
+    session.add(sweep)
+    session.flush()
+    for index, result in enumerate(
+        (constructed.v2_result(reachable=False), constructed.v1_result(reachable=True))
+    ):
+        plan = session.get(Plan, constructed.insert_plan(session, result))
+        assert plan is not None
+        plan.sweep_id, plan.sweep_index = sweep.id, index
+        plan.sweep_point = {"agency_reduction": [0.1, 0.2][index]}
+        plan.summary = summarise(result)
+    session.commit()
+
+    points = client.get(f"/v1/plans/sweeps/{sweep.id}", headers=planner).json()["points"]
+    assert {k: points[0][k] for k in CASH_FIELDS} == {
+        "cash_cost": 34_620_000.0,
+        "unfilled_wte_months": 360.0,
+        "cash_difference": 3_620_000.0,
+        "unfilled_wte_months_avoided": 1_480.0,
+        "penalty_avoided": 7_400_000.0,
+    }
+    # The older result: cash from its parts, unfilled posts from its projections, and no
+    # comparison with doing nothing, which it did not report apart.
+    assert {k: points[1][k] for k in CASH_FIELDS} == {
+        "cash_cost": 34_620_000.0,
+        "unfilled_wte_months": 360.0,
+        "cash_difference": None,
+        "unfilled_wte_months_avoided": None,
+        "penalty_avoided": None,
+    }
+    exported = client.get(f"/v1/plans/sweeps/{sweep.id}?format=csv", headers=planner).text
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [rows[0][k] for k in CASH_FIELDS] == [
+        "34620000.0",
+        "360.0",
+        "3620000.0",
+        "1480.0",
+        "7400000.0",
+    ]
+    assert [rows[1][k] for k in CASH_FIELDS[2:]] == ["", "", ""]
 
 
 def test_a_dotted_key_sweeps_one_group_keeping_the_base_scenario_others(

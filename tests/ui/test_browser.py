@@ -371,11 +371,12 @@ def test_a_workforce_lead_signs_in_reads_the_dashboard_plans_and_compares(
     plan = served.api(f"/v1/plans/{first}")
     assert plan["state"] == "finished"
     assert driver.find_element(By.CSS_SELECTOR, "[data-field=status]").text == plan["status"]
-    total = driver.find_element(By.CSS_SELECTOR, "#cost-table [data-field=total]")
-    assert value(total) == pytest.approx(plan["cost"]["total"])
-    assert total.text == fmt(plan["cost"]["total"], "gbp")
-    do_nothing = driver.find_element(By.CSS_SELECTOR, "#cost-table [data-field=do_nothing]")
-    assert value(do_nothing) == pytest.approx(plan["do_nothing_cost"])
+    cash = sum(plan["cost"][part] for part in ("bank", "travel", "agency"))
+    shown_cash = driver.find_element(By.CSS_SELECTOR, "#cost-table [data-field=cash]")
+    assert value(shown_cash) == pytest.approx(cash)
+    assert shown_cash.text == fmt(cash, "gbp")
+    penalty = driver.find_element(By.CSS_SELECTOR, "#cost-table [data-field=penalty]")
+    assert value(penalty) == pytest.approx(plan["cost"]["unfilled_penalty"])
     allocations = served.api(f"/v1/plans/{first}/allocations")
     by_organisation: dict[str, float] = defaultdict(float)
     for row in allocations:
@@ -389,8 +390,11 @@ def test_a_workforce_lead_signs_in_reads_the_dashboard_plans_and_compares(
         )
     }
     assert shown_wte == pytest.approx({k: round(v, 2) for k, v in by_organisation.items()})
-    priced = [p for p in plan["pool_shadow_prices"] if p["value"] > 0]
+    # Pound prices only when every target is met; otherwise the gap, in WTE, leads.
+    all_met = all(t["met"] for t in plan["targets"].values())
+    priced = [p for p in plan["pool_shadow_prices"] if p["value"] > 0 and all_met]
     pool_rows = driver.find_elements(By.CSS_SELECTOR, "#pools-table tbody tr[data-pool]")
+    assert bool(driver.find_elements(By.ID, "gap")) is not all_met
     if priced:
         top = max(priced, key=lambda p: p["value"])
         assert value(pool_rows[0].find_elements(By.TAG_NAME, "td")[0]) == pytest.approx(
@@ -438,10 +442,11 @@ def test_a_workforce_lead_signs_in_reads_the_dashboard_plans_and_compares(
     assert differ["agency_reduction"][column[first]] == "0.2"
     assert differ["agency_reduction"][column[second]] == "default"
     assert differ["turnover_target"][column[second]] == "0.13"
-    totals = driver.find_elements(By.CSS_SELECTOR, "#comparison tr[data-field=total] td")
+    totals = driver.find_elements(By.CSS_SELECTOR, "#comparison tr[data-field=cash] td")
     for plan_id in (first, second):
+        cost = served.api(f"/v1/plans/{plan_id}")["cost"]
         assert value(totals[column[plan_id]]) == pytest.approx(
-            served.api(f"/v1/plans/{plan_id}")["cost"]["total"]
+            cost["bank"] + cost["travel"] + cost["agency"]
         )
     assert charts_drawn(driver) == 3
     screenshot(driver, "05-compare")

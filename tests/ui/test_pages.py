@@ -347,9 +347,15 @@ def test_the_plan_form_requests_a_plan_and_its_page_shows_the_api_s_figures(
     page = browser.get(f"/ui/plans/{plan_id}")
     assert page.status_code == 200
     assert api["state"] == "finished"
-    assert f'data-field="total" data-value="{api["cost"]["total"]}"' in page.text
-    assert fmt(api["cost"]["total"], "gbp") in page.text
-    assert fmt(api["do_nothing_cost"], "gbp") in page.text
+    cash = api["cost"]["bank"] + api["cost"]["travel"] + api["cost"]["agency"]
+    shown = re.search(r'data-field="cash" data-value="([^"]+)"', page.text)
+    assert shown is not None
+    assert float(shown[1]) == pytest.approx(cash)
+    assert fmt(cash, "gbp") in page.text
+    penalty = re.search(r'data-field="penalty" data-value="([^"]+)"', page.text)
+    assert penalty is not None
+    assert float(penalty[1]) == pytest.approx(api["cost"]["unfilled_penalty"])
+    assert "saving" not in page.text.lower()
     assert "Synthetic demo data" in page.text
     csv = browser.get(f"/ui/plans/{plan_id}/allocations.csv")
     assert csv.status_code == 200
@@ -387,7 +393,9 @@ def test_the_comparison_shows_what_differs(browser: TestClient, lead: str, demo:
     differing = re.findall(r'<tr data-key="([a-z_]+)">', page.text.split('id="comparison"')[0])
     assert set(differing) == {"agency_reduction", "turnover_target"}
     for body in (first, second):
-        assert fmt(body["cost"]["total"], "gbp") in page.text
+        cash = body["cost"]["bank"] + body["cost"]["travel"] + body["cost"]["agency"]
+        assert fmt(cash, "gbp") in page.text
+    assert "saving" not in page.text.lower()
     too_few = browser.get(f"/ui/compare?plan={first['id']}")
     assert too_few.status_code == 422
     assert "two to four" in too_few.text

@@ -149,7 +149,7 @@ def _admin_token(url: str) -> str:
 def _operations(schema: dict[str, object]) -> list[tuple[str, str]]:
     """Every operation of the OpenAPI document with example values in its path."""
     examples = {"period": "2024-04", "revision": "1", "code": "RHM", "place": "Southampton"}
-    found = []
+    found: list[tuple[str, str]] = []
     paths = schema["paths"]
     assert isinstance(paths, dict)
     for template, operations in paths.items():
@@ -165,7 +165,7 @@ def _walk(base_url: str, headers: dict[str, str]) -> dict[tuple[str, str], httpx
         for method, path in _operations(schema):
             if path in ("/healthz", "/readyz"):
                 continue
-            body = {} if method in ("POST", "PUT", "PATCH") else None
+            body: dict[str, object] | None = {} if method in ("POST", "PUT", "PATCH") else None
             started = time.perf_counter()
             answers[(method, path)] = response = client.request(method, path, json=body)
             assert time.perf_counter() - started < FAST_S, (method, path)

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import health
 from app.admission import AdmissionLimit, capacity, engine_options, size_thread_pool
 from app.bank.router import router as bank_router
+from app.conditional import MeasureCache
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope, unavailable
 from app.errors import (
@@ -239,6 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Innermost first: each add_middleware wraps what was added before.
     app.add_middleware(ContainErrors)
+    app.add_middleware(MeasureCache, max_bytes=settings.measure_cache_mb * 1024 * 1024)
     app.add_middleware(
         AdmissionLimit,
         limit=capacity(settings).requests,

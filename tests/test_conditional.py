@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +24,7 @@ def submit(
     headers: dict[str, str],
     period: str,
     reason: str | None = None,
-    **values: float,
+    **values: Any,
 ) -> None:
     body = {"lines": [line(**values)], "amendment_reason": reason}
     response = client.put(f"/v1/organisations/RHM/returns/{period}", json=body, headers=headers)

@@ -137,3 +137,24 @@ class AdmissionLimit:
             return False
         finally:
             self.waiting -= 1
+
+
+def document_unavailable(schema: dict[str, Any]) -> None:
+    """Declare in the OpenAPI document the 503 every operation but ``/healthz`` may answer
+    (at capacity, or the database away), with its ``Retry-After``."""
+    answer = {
+        "description": "At capacity, or the database cannot be reached: try again after "
+        "`Retry-After` seconds",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer"},
+            }
+        },
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for path, operations in schema.get("paths", {}).items():
+        if path in ("/healthz", "/readyz"):
+            continue
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault("503", answer)

@@ -162,3 +162,30 @@ class MeasureCache:
     ) -> None:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def document_conditional(schema: dict[str, Any], paths: frozenset[str] = MEASURE_PATHS) -> None:
+    """Declare ``If-None-Match``, the 200's ``ETag`` and the 304 on the measures' reads."""
+    for path in paths:
+        operation = schema.get("paths", {}).get(path, {}).get("get")
+        if operation is None:
+            continue
+        operation.setdefault("parameters", []).append(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "The `ETag` of an earlier answer: 304 while it still holds",
+                "schema": {"type": "string"},
+            }
+        )
+        responses = operation.setdefault("responses", {})
+        ok = responses.get("200")
+        if ok is not None:
+            ok.setdefault("headers", {})["ETag"] = {
+                "description": "Changes when a return, target or organisation changes",
+                "schema": {"type": "string"},
+            }
+        responses.setdefault(
+            "304", {"description": "Not modified since the `ETag` given in `If-None-Match`"}
+        )

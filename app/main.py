@@ -17,9 +17,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import health
-from app.admission import AdmissionLimit, capacity, engine_options, size_thread_pool
+from app.admission import (
+    AdmissionLimit,
+    capacity,
+    document_unavailable,
+    engine_options,
+    size_thread_pool,
+)
 from app.bank.router import router as bank_router
-from app.conditional import MeasureCache
+from app.conditional import MeasureCache, document_conditional
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope, unavailable
 from app.errors import (
@@ -278,6 +284,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[model.__name__] = model_schema
+            document_unavailable(schema)
+            document_conditional(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -51,21 +51,14 @@ from sqlalchemy import create_engine, make_url, select, text  # noqa: E402
 from app.auth import Scope  # noqa: E402
 from app.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from app.organisations.models import Organisation  # noqa: E402
+from app.returns.csv_io import REQUIRED  # noqa: E402
 from app.tokens.service import create_token  # noqa: E402
 from bench import migrate  # noqa: E402
 
 WORKLOADS = ("healthz", "metrics", "staff-groups", "mix")
 SLOW_S = 5.0
 CLIENT_TIMEOUT_S = 30.0
-LINE_FIELDS = (
-    "staff_group",
-    "establishment_wte",
-    "staff_in_post_wte",
-    "starters_wte",
-    "leavers_wte",
-    "bank_wte",
-    "agency_wte",
-)
+LINE_FIELDS = tuple(sorted(REQUIRED))  # what a submitted line must have
 
 
 @dataclass

@@ -122,8 +122,15 @@ def test_twenty_concurrent_token_creations_queue_for_the_write(
     assert slowest(answers) < SLOWEST_S
 
 
-def small_system(base_url: str, writer_headers: Headers, admin: dict[str, str]) -> None:
-    post_returns(base_url, writer_headers, "2024-02", "2024-03")
+@pytest.fixture
+def planner(
+    server: str,
+    writer_headers: Headers,
+    admin_headers: dict[str, str],
+    make_token: Callable[..., str],
+) -> dict[str, str]:
+    """Returns of RHM and RHU and a nursing bank pool to plan with; a planner's token."""
+    post_returns(server, writer_headers, "2024-02", "2024-03")
     pool = {
         "code": "T-NURSE",
         "name": "Test nursing bank",
@@ -132,8 +139,9 @@ def small_system(base_url: str, writer_headers: Headers, admin: dict[str, str]) 
         "cost_per_wte_month": 100,
         "capacity_wte": 12,
     }
-    with httpx.Client(base_url=base_url) as client:
-        assert client.post("/v1/bank/pools", json=pool, headers=admin).status_code == 201
+    with httpx.Client(base_url=server) as client:
+        assert client.post("/v1/bank/pools", json=pool, headers=admin_headers).status_code == 201
+    return bearer(make_token("plans:write", "read", name="planner"))
 
 
 PLAN: dict[str, Any] = {
@@ -143,26 +151,14 @@ PLAN: dict[str, Any] = {
 }
 
 
-def test_five_concurrent_plan_requests_are_all_taken(
-    server: str,
-    writer_headers: Headers,
-    admin_headers: dict[str, str],
-    make_token: Callable[..., str],
-) -> None:
-    small_system(server, writer_headers, admin_headers)
-    planner = bearer(make_token("plans:write", "read", name="planner"))
+def test_five_concurrent_plan_requests_are_all_taken(server: str, planner: dict[str, str]) -> None:
     answers = burst(server, [Call("POST", "/v1/plans", planner, PLAN)] * 5, timeout_s=60)
     assert set(statuses(answers)) <= {201, 202}, [a.body[:300] for a in answers]
 
 
 def test_an_hr_feed_amends_while_a_plan_is_requested(
-    server: str,
-    writer_headers: Headers,
-    admin_headers: dict[str, str],
-    make_token: Callable[..., str],
+    server: str, planner: dict[str, str], writer_headers: Headers
 ) -> None:
-    small_system(server, writer_headers, admin_headers)
-    planner = bearer(make_token("plans:write", "read", name="planner"))
     hr = writer_headers("RHM")
     amendments = [
         Call(

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
@@ -19,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.returns.models import Return, ReturnLine, ReturnRevision
 from tests.conftest import line
+from tests.serving import served
 
 AMENDMENTS = 50
 URL = "/v1/organisations/RHM/returns/2024-04"
@@ -27,23 +24,8 @@ URL = "/v1/organisations/RHM/returns/2024-04"
 @pytest.fixture
 def server(app: FastAPI) -> Iterator[str]:
     """The app behind a real uvicorn server on a free port, in a thread."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", limit_concurrency=200)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+    with served(app) as url:
+        yield url
 
 
 def test_fifty_concurrent_amendments_make_fifty_consecutive_revisions(

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import create_app
@@ -28,6 +29,16 @@ SLOWEST_S = 5.0
 @pytest.fixture
 def server(app: FastAPI) -> Iterator[str]:
     with served(app) as url:
+        yield url
+
+
+@pytest.fixture
+def planning_server(engine: Engine, settings: Settings) -> Iterator[str]:
+    """The app as it is deployed: its plan workers started with it, not forked on the
+    first plan (a process forked while other threads hold SQLite's locks inherits
+    them, and its writes then wait for locks that nobody will release)."""
+    deployed = settings.model_copy(update={"plan_start_method": "spawn", "plan_prewarm": True})
+    with served(create_app(deployed)) as url:
         yield url
 
 
@@ -124,13 +135,13 @@ def test_twenty_concurrent_token_creations_queue_for_the_write(
 
 @pytest.fixture
 def planner(
-    server: str,
+    planning_server: str,
     writer_headers: Headers,
     admin_headers: dict[str, str],
     make_token: Callable[..., str],
 ) -> dict[str, str]:
     """Returns of RHM and RHU and a nursing bank pool to plan with; a planner's token."""
-    post_returns(server, writer_headers, "2024-02", "2024-03")
+    post_returns(planning_server, writer_headers, "2024-02", "2024-03")
     pool = {
         "code": "T-NURSE",
         "name": "Test nursing bank",
@@ -139,7 +150,7 @@ def planner(
         "cost_per_wte_month": 100,
         "capacity_wte": 12,
     }
-    with httpx.Client(base_url=server) as client:
+    with httpx.Client(base_url=planning_server) as client:
         assert client.post("/v1/bank/pools", json=pool, headers=admin_headers).status_code == 201
     return bearer(make_token("plans:write", "read", name="planner"))
 
@@ -151,13 +162,15 @@ PLAN: dict[str, Any] = {
 }
 
 
-def test_five_concurrent_plan_requests_are_all_taken(server: str, planner: dict[str, str]) -> None:
-    answers = burst(server, [Call("POST", "/v1/plans", planner, PLAN)] * 5, timeout_s=60)
+def test_five_concurrent_plan_requests_are_all_taken(
+    planning_server: str, planner: dict[str, str]
+) -> None:
+    answers = burst(planning_server, [Call("POST", "/v1/plans", planner, PLAN)] * 5, timeout_s=60)
     assert set(statuses(answers)) <= {201, 202}, [a.body[:300] for a in answers]
 
 
 def test_an_hr_feed_amends_while_a_plan_is_requested(
-    server: str, planner: dict[str, str], writer_headers: Headers
+    planning_server: str, planner: dict[str, str], writer_headers: Headers
 ) -> None:
     hr = writer_headers("RHM")
     amendments = [
@@ -170,7 +183,7 @@ def test_an_hr_feed_amends_while_a_plan_is_requested(
         for n in range(8)
     ]
     plans = [Call("POST", "/v1/plans", planner, PLAN)] * 2
-    answers = burst(server, [*plans, *amendments], timeout_s=60)
+    answers = burst(planning_server, [*plans, *amendments], timeout_s=60)
     assert set(statuses(answers[:2])) <= {201, 202}, [a.body[:300] for a in answers[:2]]
     assert statuses(answers[2:]) == {200: 8}, [a.body[:300] for a in answers[2:]]
 

@@ -10,9 +10,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import Settings
+from app.main import create_app
 from app.returns.models import Return, ReturnLine, ReturnRevision
 from tests.conftest import line
 from tests.serving import served
@@ -22,9 +24,12 @@ URL = "/v1/organisations/RHM/returns/2024-04"
 
 
 @pytest.fixture
-def server(app: FastAPI) -> Iterator[str]:
-    """The app behind a real uvicorn server on a free port, in a thread."""
-    with served(app) as url:
+def server(engine: Engine, settings: Settings) -> Iterator[str]:
+    """The app behind a real uvicorn server on a free port, in a thread. Amendments of
+    one return queue for its lock one after another: let them all wait their turn
+    rather than be refused with 503 after the default 2 s."""
+    patient = settings.model_copy(update={"request_queue_timeout_s": 60})
+    with served(create_app(patient)) as url:
         yield url
 
 

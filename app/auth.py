@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, Unauthorised
 from app.tokens.models import ApiToken
 
@@ -73,30 +73,44 @@ class Principal:
 bearer = HTTPBearer(auto_error=False, description="A token created by an admin: `wf_...`")
 
 
-def authenticate(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    settings: SettingsDep,
-) -> Principal:
-    if credentials is None or not credentials.credentials:
-        raise Unauthorised("Send 'Authorization: Bearer <token>'.")
-    presented = hash_token(credentials.credentials, settings)
+def resolve_token(session: Session, value: str, settings: Settings) -> Principal | None:
+    """The principal of a token's value, or None when it is unknown or revoked."""
+    presented = hash_token(value, settings)
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == presented))
     if (
         token is None
         or token.revoked_at is not None
         or not hmac.compare_digest(token.token_hash, presented)
     ):
-        raise Unauthorised("The token is unknown or has been revoked.")
-    principal = Principal(
+        return None
+    return Principal(
         token_id=token.id,
         name=token.name,
         scopes=frozenset(Scope(s) for s in token.scopes.split()),
         organisation=token.organisation_code,
     )
+
+
+def principal_for(request: Request, value: str) -> Principal:
+    """Check a token in a short session of its own, so that the connection goes back to
+    the pool at once; the request's own session takes one only when it needs it."""
+    sessions: sessionmaker[Session] = request.app.state.sessionmaker
+    with sessions() as session:
+        principal = resolve_token(session, value, request.app.state.settings)
+        session.rollback()
+    if principal is None:
+        raise Unauthorised("The token is unknown or has been revoked.")
     request.state.principal = principal
     return principal
+
+
+def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorised("Send 'Authorization: Bearer <token>'.")
+    return principal_for(request, credentials.credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

@@ -56,6 +56,24 @@ class Settings(BaseSettings):
     plan_max_sweep_points: int = Field(default=50, ge=1, le=200)
     plan_max_pending_per_token: int = Field(default=60, ge=1, le=100_000)
 
+    # Load: at most this many requests are served at once (each holds at most one pooled
+    # connection at a time); the database pool and the thread pool are sized from it
+    # (see app/admission.py). /healthz and /readyz are outside the limit.
+    max_concurrent_requests: int = Field(default=16, ge=1, le=1024)
+    # Requests beyond the limit wait in arrival order, up to this many and this long, then
+    # get 503 with Retry-After.
+    max_queued_requests: int = Field(default=1000, ge=0, le=100_000)
+    request_queue_timeout_s: float = Field(default=2.0, ge=0, le=60)
+    # How long a request waits for a pooled connection before 503 (a safety net: the
+    # pool is as large as the request limit).
+    db_pool_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # PostgreSQL: give up connecting after this long (503 while the database is down).
+    db_connect_timeout_s: float = Field(default=3.0, ge=1, le=60)
+    # SQLite: how long a writer waits for the write lock before 503.
+    sqlite_busy_timeout_s: float = Field(default=5.0, ge=0, le=600)
+    # Measures served again from memory while no return has changed them; 0 turns it off.
+    measure_cache_mb: int = Field(default=32, ge=0, le=4096)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if (

@@ -11,15 +11,25 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
+from sqlalchemy import exc as sql_errors
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import health
+from app.admission import (
+    AdmissionLimit,
+    capacity,
+    document_unavailable,
+    engine_options,
+    size_thread_pool,
+)
 from app.bank.router import router as bank_router
+from app.conditional import MeasureCache, document_conditional
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker, session_scope
+from app.db import make_engine, make_sessionmaker, session_scope, unavailable
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
     AppError,
@@ -105,10 +115,62 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(error, "headers", None),
         )
 
+    @app.exception_handler(sql_errors.DBAPIError)
+    @app.exception_handler(sql_errors.TimeoutError)
+    async def _database(request: Request, error: Exception) -> JSONResponse:
+        return problem_response(problem_for(error, request.url.path), request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
-        return problem_response(AppError("An unexpected error; nothing was stored."), request)
+        return problem_response(problem_for(error, request.url.path), request)
+
+
+def problem_for(error: BaseException, path: str) -> AppError:
+    """503 when the database cannot serve now; else a logged 500."""
+    busy = unavailable(error)
+    if busy is not None:
+        log.warning(
+            "database unavailable",
+            extra={"fields": {"path": path, "error": type(error).__name__}},
+        )
+        return busy
+    log.error("unhandled error", exc_info=error, extra={"fields": {"path": path}})
+    return AppError("An unexpected error; nothing was stored.")
+
+
+class ContainErrors:
+    """Answer an unhandled error with a problem and keep the connection.
+
+    Starlette answers it too, but then raises it on to the server, which closes the
+    client's keep-alive connection; here it stops. An error after the response has begun
+    still goes on (the response is broken and the connection must close).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as error:
+            if started:
+                raise
+            problem = problem_for(error, scope["path"])
+            body = problem.problem(instance=scope["path"]).model_dump_json(exclude_none=True)
+            response = Response(body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
+            response.headers.update(problem.headers)
+            await response(scope, receive, send)
 
 
 def settle_heap() -> None:
@@ -134,7 +196,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        size_thread_pool(settings)
+        engine = make_engine(settings.database_url, **engine_options(settings))
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         if settings.admin_token is not None:
@@ -173,6 +236,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     observe_solve_times(app.state.metrics, source=lambda: _plan_source(app))
     install_error_handlers(app)
+    # Innermost first: each add_middleware wraps what was added before.
+    app.add_middleware(ContainErrors)
+    app.add_middleware(MeasureCache, max_bytes=settings.measure_cache_mb * 1024 * 1024)
+    app.add_middleware(
+        AdmissionLimit,
+        limit=capacity(settings).requests,
+        queue=settings.max_queued_requests,
+        wait_s=settings.request_queue_timeout_s,
+    )
     app.add_middleware(
         ObservabilityMiddleware,
         metrics=app.state.metrics,
@@ -216,6 +288,8 @@ def install_openapi(app: FastAPI) -> None:
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[model.__name__] = model_schema
+            document_unavailable(schema)
+            document_conditional(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -160,7 +160,7 @@ def sign_in_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request, session: SessionDep) -> Response:
+async def sign_in(request: Request) -> Response:
     """Check the token as the API does, and keep it in an HttpOnly, SameSite=Strict cookie."""
     require_same_origin(request)
     form = await read_form(request)
@@ -169,7 +169,7 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     try:
         if not token:
             raise Unauthorised("Paste a token.")
-        await run_in_threadpool(verify_token, request, session, token)
+        await run_in_threadpool(verify_token, request, token)
     except Unauthorised:
         return render(
             request,

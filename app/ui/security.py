@@ -16,7 +16,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import Principal, authenticate
-from app.deps import SessionDep, get_app_settings
 from app.errors import BadRequest, Forbidden, Unauthorised, UnsupportedMediaType
 
 COOKIE_NAME = "wf_ui_token"
@@ -38,20 +37,20 @@ class SignInRequired(Exception):
         self.clear_cookie = clear_cookie
 
 
-def principal_from_cookie(request: Request, session: SessionDep) -> Principal:
+def principal_from_cookie(request: Request) -> Principal:
     """The signed-in principal, verified exactly as an API request's bearer token is."""
     token = request.cookies.get(COOKIE_NAME)
     if not token:
         raise SignInRequired()
     try:
-        return verify_token(request, session, token)
+        return verify_token(request, token)
     except Unauthorised as error:
         raise SignInRequired(clear_cookie=True) from error
 
 
-def verify_token(request: Request, session: SessionDep, token: str) -> Principal:
+def verify_token(request: Request, token: str) -> Principal:
     credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-    return authenticate(request, session, credentials, get_app_settings(request))
+    return authenticate(request, credentials)
 
 
 UiPrincipal = Annotated[Principal, Depends(principal_from_cookie)]

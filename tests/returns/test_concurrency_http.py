@@ -2,48 +2,35 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import Settings
+from app.main import create_app
 from app.returns.models import Return, ReturnLine, ReturnRevision
 from tests.conftest import line
+from tests.serving import served
 
 AMENDMENTS = 50
 URL = "/v1/organisations/RHM/returns/2024-04"
 
 
 @pytest.fixture
-def server(app: FastAPI) -> Iterator[str]:
-    """The app behind a real uvicorn server on a free port, in a thread."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", limit_concurrency=200)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+def server(engine: Engine, settings: Settings) -> Iterator[str]:
+    """The app behind a real uvicorn server on a free port, in a thread. Amendments of
+    one return queue for its lock one after another: let them all wait their turn
+    rather than be refused with 503 after the default 2 s."""
+    patient = settings.model_copy(update={"request_queue_timeout_s": 60})
+    with served(create_app(patient)) as url:
+        yield url
 
 
 def test_fifty_concurrent_amendments_make_fifty_consecutive_revisions(

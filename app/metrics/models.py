@@ -34,6 +34,8 @@ class UnitTotal(Base):
     bank_wte: Mapped[float] = mapped_column(Total, default=0)
     agency_wte: Mapped[float] = mapped_column(Total, default=0)
     nursing_capacity_wte: Mapped[float] = mapped_column(Total, default=0)
+    # Staff in post above establishment, line by line: max(0, staff in post - establishment).
+    over_establishment_wte: Mapped[float] = mapped_column(Total, default=0)
     spend_gbp: Mapped[float] = mapped_column(Total, default=0)
     # Bank and agency spend figures reported (a line may report either, both or neither).
     spend_reported: Mapped[int] = mapped_column(Integer, default=0)

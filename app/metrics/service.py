@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 from app.auth import Principal, Scope
 from app.errors import Forbidden, NotFound, ValidationFailed, field_error
 from app.metrics.models import UnitTotal
-from app.metrics.schemas import Level, MetricItem, MonthCoverage
+from app.metrics.schemas import Level, MetricItem
+from app.metrics.schemas import MonthCoverage as MonthCoverageRead
 from app.metrics.totals import ALL_GROUPS, POINT_FIELDS, WINDOW
 from app.organisations.models import Organisation, StaffGroup
 from app.periods import EARLIEST_PERIOD, add_months, period_range
@@ -249,7 +250,7 @@ def page_fields(
     fields: dict[str, Any] = {
         "latest_complete_period": status.latest_complete_period,
         "latest_partial_period": partial.period if partial else None,
-        "latest_partial": MonthCoverage(
+        "latest_partial": MonthCoverageRead(
             period=partial.period,
             organisations_covered=partial.covered,
             organisations_expected=partial.expected,

@@ -165,6 +165,8 @@ def check(step: Step, response: httpx.Response) -> None:
         assert response.headers["etag"] == f'"{tag.group(1)}"'
     if named := re.search(r"naming (\w+)", said):
         assert named.group(1) in response.text
+    if '"warnings"' in said:
+        assert response.json()["warnings"], "the README promises warnings"
 
 
 def demo_state(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:

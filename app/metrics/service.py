@@ -439,7 +439,9 @@ def metrics(
     query = _measures(level, *filters).order_by(
         "code", case((UnitTotal.staff_group == ALL_GROUPS, 0), else_=1), UnitTotal.staff_group
     )
-    rows = [row for row in session.connection().execute(query).all() if row[0] in units]
+    rows: list[Sequence[Any]] = [
+        row for row in session.connection().execute(query).all() if row[0] in units
+    ]
     if staff_group is None:
         # A unit with nothing in the month's window has no row: say so, in its place.
         present = {row[0] for row in rows}

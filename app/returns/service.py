@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -50,7 +51,7 @@ class Submitted:
     latest_revision: int
     status_code: int  # 201 for a period's first revision, 200 otherwise
     changed: bool
-    warnings: list[SubmissionWarning] = field(default_factory=list)
+    warnings: list[SubmissionWarning] = dataclass_field(default_factory=list)
 
 
 # --- content -----------------------------------------------------------------------------
@@ -141,7 +142,11 @@ def content_warnings(
                 )
             )
         before = previous.get(group)
-        if before is not None and before > 0 and abs(staff - before) > STAFF_IN_POST_CHANGE * before:
+        if (
+            before is not None
+            and before > 0
+            and abs(staff - before) > STAFF_IN_POST_CHANGE * before
+        ):
             change = (staff - before) / before
             warnings.append(
                 _warning(
@@ -175,7 +180,7 @@ def previous_staff_in_post(
             LatestLine.period == add_months(period, -1),
         )
     )
-    return {group: staff for group, staff in rows}
+    return dict(rows)
 
 
 def dropped_groups_problem(
@@ -386,9 +391,7 @@ def submit_return(
                 problems.append(
                     field_error(("amendment_reason",), "required when amending an existing return")
                 )
-            if not submission.replace_all and (
-                dropped := dropped_groups_problem(latest, rows)
-            ):
+            if not submission.replace_all and (dropped := dropped_groups_problem(latest, rows)):
                 problems.append(dropped)
             if problems:
                 raise ValidationFailed(

@@ -210,9 +210,7 @@ def data_status_text(status: metrics_service.DataStatus) -> str:
     )
     partial = status.latest_partial
     if partial is not None:
-        text += (
-            f"; {partial.period}: {partial.covered} of {partial.expected} returned, partial"
-        )
+        text += f"; {partial.period}: {partial.covered} of {partial.expected} returned, partial"
     return text + "."
 
 

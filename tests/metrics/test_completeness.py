@@ -97,9 +97,7 @@ def test_an_organisation_without_a_return_has_nulls_and_a_reason(
 def test_the_system_series_marks_the_partial_month(
     client: TestClient, reader_headers: dict[str, str], partial: None
 ) -> None:
-    page = client.get(
-        "/v1/metrics/series?from=2024-02&to=2024-05", headers=reader_headers
-    ).json()
+    page = client.get("/v1/metrics/series?from=2024-02&to=2024-05", headers=reader_headers).json()
     assert page["latest_complete_period"] == "2024-03"
     assert page["latest_partial_period"] == "2024-04"
     assert [i["complete"] for i in page["items"]] == [True, True, False, False]

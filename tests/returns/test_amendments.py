@@ -80,7 +80,9 @@ def test_replace_all_replaces_the_whole_return(client: TestClient, writer_header
 
     csv_headers = {**headers, "Content-Type": "text/csv", "If-Match": '"r2"'}
     csv_body = f"{CSV_HEADER}\nNURSE,1200.5,1050,12.5,15,60.25,20\n"
-    refused = client.put(f"{URL}?amendment_reason=more+leavers", content=csv_body, headers=csv_headers)
+    refused = client.put(
+        f"{URL}?amendment_reason=more+leavers", content=csv_body, headers=csv_headers
+    )
     assert refused.status_code == 422
     assert "DOCTOR" in refused.json()["errors"][0]["message"]
     accepted = client.put(

@@ -36,7 +36,7 @@ TODAY = date(2020, 4, 14)  # after the demo's last month
 SUBSTITUTIONS: dict[str, Callable[[date], str]] = {
     "date -u +%Y-%m": current_period,
     "python3 -c 'import datetime as d; print((d.datetime.now(d.UTC).replace(day=1) - "
-    "d.timedelta(days=1)).strftime(\"%Y-%m\"))'": lambda today: add_months(
+    'd.timedelta(days=1)).strftime("%Y-%m"))\'': lambda today: add_months(
         current_period(today), -1
     ),
 }
@@ -107,9 +107,7 @@ class Shell:
     last: httpx.Response | None = None
 
     def expand(self, text: str) -> str:
-        return re.sub(
-            r"\$\{?(\w+)\}?", lambda m: self.variables[m.group(1)], text
-        )
+        return re.sub(r"\$\{?(\w+)\}?", lambda m: self.variables[m.group(1)], text)
 
     def run(self, step: Step) -> httpx.Response | None:
         command = step.command.strip()
@@ -125,7 +123,8 @@ class Shell:
             return None
         if words[0] != "curl":
             name, _, value = words[0].partition("=")
-            assert name.isidentifier() and len(words) == 1, f"not understood: {command}"
+            assert name.isidentifier(), f"not understood: {command}"
+            assert len(words) == 1, f"not understood: {command}"
             self.variables[name] = "" if name == "API" else self.expand(value)
             return None
         self.last = self.curl([self.expand(word) for word in words[1:]])
@@ -146,11 +145,13 @@ class Shell:
             elif word in ("-d", "--data-binary"):
                 body = words.pop(0)
             else:
-                assert url is None and word.startswith("/"), f"unexpected curl word {word!r}"
+                assert url is None, f"unexpected curl word {word!r}"
+                assert word.startswith("/"), f"unexpected curl word {word!r}"
                 url = word
         assert url is not None
         method = method or ("POST" if body is not None else "GET")
-        return self.client.request(method, url, content=body, headers=headers)
+        response: httpx.Response = self.client.request(method, url, content=body, headers=headers)
+        return response
 
 
 def check(step: Step, response: httpx.Response) -> None:
@@ -207,7 +208,8 @@ def test_the_readme_walkthrough_answers_what_it_says_and_spares_the_demo(
             check(step, response)
             ran.append(response.status_code)
     assert len(ran) >= 12
-    assert 422 in ran and 412 not in ran
+    assert 422 in ran
+    assert 412 not in ran
 
     after = demo_state(client, headers)
     assert after == before

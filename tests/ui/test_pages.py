@@ -597,12 +597,11 @@ def test_the_dashboard_rates_the_complete_month_and_shows_a_later_one_as_partial
     rows = status_table(page, "status-system")
     assert all(f"({DEMO_UNTIL})" in r["texts"]["latest"] for r in rows)
     # The partial month is not charted as a fall: its cell is empty in the data table.
-    table = re.search(
-        r'<table id="table-system-nursing_capacity_wte">.*?</table>', page, re.S
-    )
+    table = re.search(r'<table id="table-system-nursing_capacity_wte">.*?</table>', page, re.S)
     assert table is not None
     cell = re.search(rf"<th scope=\"row\">{later}</th>\s*<td[^>]*>([^<]*)</td>", table.group(0))
-    assert cell is not None and cell.group(1) == "—"
+    assert cell is not None
+    assert cell.group(1) == "—"
     # The councils employ no nurses: not applicable, never red.
     places = status_table(page, "status-organisation")
     council = [r for r in places if r["data-unit"] == "E06000045"]

@@ -180,7 +180,7 @@ def previous_staff_in_post(
             LatestLine.period == add_months(period, -1),
         )
     )
-    return dict(rows)
+    return {row.staff_group: row.staff_in_post_wte for row in rows}
 
 
 def dropped_groups_problem(

@@ -72,7 +72,20 @@ class MonthCoverage(BaseModel):
     organisations_expected: int
 
 
-class MetricPage(BaseModel):
+class PartialMonth(BaseModel):
+    """What a page says of a month after the latest complete one."""
+
+    latest_partial_period: str | None = Field(
+        default=None,
+        description="A later month with returns from only some expected organisations, "
+        "if any; shown as partial, never rated",
+    )
+    latest_partial: MonthCoverage | None = Field(
+        default=None, description="latest_partial_period's organisations covered of expected"
+    )
+
+
+class MetricPage(PartialMonth):
     items: list[MetricItem]
     period: str | None = Field(
         default=None,
@@ -92,12 +105,4 @@ class MetricPage(BaseModel):
         default=None,
         description="The latest month in which every expected organisation returned: the "
         "default period of measures and ratings",
-    )
-    latest_partial_period: str | None = Field(
-        default=None,
-        description="A later month with returns from only some expected organisations, "
-        "if any; shown as partial, never rated",
-    )
-    latest_partial: MonthCoverage | None = Field(
-        default=None, description="latest_partial_period's organisations covered of expected"
     )

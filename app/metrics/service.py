@@ -200,8 +200,9 @@ class MonthCompleteness:
 
 
 # How far back from the latest month with returns the latest complete month is looked
-# for in one query, before looking at every month.
-RECENT_MONTHS = 24
+# for, query by query, before looking at every month: usually the latest month or the
+# one before is complete, and reading two months is cheap at any scale.
+LOOK_BACK = (1, 24)
 
 
 def system_months(session: Session, first: str, last: str) -> list[MonthCompleteness]:
@@ -226,11 +227,11 @@ def data_status(session: Session) -> DataStatus:
     latest = latest_period(session)
     if latest is None:
         return DataStatus(None, None)
-    months = system_months(session, add_months(latest, -RECENT_MONTHS), latest)
-    complete = [month for month in months if month.complete]
-    if not complete:
-        months = system_months(session, EARLIEST_PERIOD, latest)
+    for first in (*(add_months(latest, -months) for months in LOOK_BACK), EARLIEST_PERIOD):
+        months = system_months(session, first, latest)
         complete = [month for month in months if month.complete]
+        if complete:
+            break
     latest_complete = complete[-1].period if complete else None
     partial = months[-1] if months and not months[-1].complete else None
     return DataStatus(latest_complete, partial)

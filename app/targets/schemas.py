@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.metrics.schemas import Level, MonthCoverage
+from app.metrics.schemas import Level, PartialMonth
 from app.periods import PERIOD_PATTERN
 
 TargetCode = Literal["nursing_capacity_growth", "turnover_rate", "agency_reduction"]
@@ -58,17 +58,10 @@ class TargetStatus(BaseModel):
     synthetic: bool
 
 
-class TargetStatusPage(BaseModel):
+class TargetStatusPage(PartialMonth):
     items: list[TargetStatus]
     period: str | None = Field(
         default=None,
         description="The month rated: the latest in which every expected organisation "
         "returned (each item's latest_period)",
-    )
-    latest_partial_period: str | None = Field(
-        default=None,
-        description="A later month with returns from only some organisations; not rated",
-    )
-    latest_partial: MonthCoverage | None = Field(
-        default=None, description="latest_partial_period's organisations covered of expected"
     )

@@ -181,3 +181,21 @@ def test_a_unit_without_nursing_posts_is_not_applicable_on_nursing(
         if i["code"] == "Southampton" and i["target"] == "nursing_capacity_growth"
     )
     assert southampton["rag"] in ("green", "amber", "red")
+
+
+def test_the_complete_month_is_found_however_far_back(
+    client: TestClient, reader_headers: dict[str, str], partial: None, writer_headers: Headers
+) -> None:
+    for period in ("2024-05", "2024-06", "2025-01", "2025-02"):
+        send(client, writer_headers, "RHM", period)
+    page = client.get("/v1/metrics", headers=reader_headers).json()
+    # RHU and R1F last returned 2024-03, so are expected until 2025-02, and every month
+    # from 2024-04 on is partial: the system speaks for 2024-03.
+    assert page["period"] == "2024-03"
+    assert page["latest_partial"] == {
+        "period": "2025-02",
+        "organisations_covered": 1,
+        "organisations_expected": 3,
+    }
+    send(client, writer_headers, "RHM", "2025-03")  # a year after the others' last return
+    assert client.get("/v1/metrics", headers=reader_headers).json()["period"] == "2025-03"

@@ -263,7 +263,10 @@ def unit_view(
     targets = {s.target: s for s in statuses}
     charted = [item.complete for item in series]
     left_out = [
-        item.coverage_note or item.period
+        f"{item.period} (no return)"
+        if not item.organisations_covered
+        else f"{item.period} ({item.organisations_covered} of {item.organisations_expected} "
+        "organisations returned)"
         for item in series
         if not item.complete and (item.organisations_covered or item.organisations_expected)
     ]

@@ -591,6 +591,10 @@ def test_the_dashboard_rates_the_complete_month_and_shows_a_later_one_as_partial
         f"Based on {DEMO_UNTIL}, the latest month every organisation has returned; "
         f"{later}: 1 of {total} returned, partial."
     ) in page
+    assert (
+        "Not charted, as they stand for part of the system only: "
+        f"{later} (1 of {total} organisations returned)."
+    ) in page
     # Rated on the complete month, as the API rates it.
     api = browser.get("/v1/targets/status?level=system", headers=bearer(lead)).json()
     assert api["period"] == DEMO_UNTIL

@@ -19,7 +19,18 @@ class UnitTotal(Base):
     window ending at that month. The system is the sum of its places."""
 
     __tablename__ = "unit_totals"
-    __table_args__ = (Index("ix_unit_totals_series", "level", "code", "staff_group", "period"),)
+    __table_args__ = (
+        Index("ix_unit_totals_series", "level", "code", "staff_group", "period"),
+        # Which organisations returned and were expected, month by month: every
+        # organisation's all-groups row of a month, without reading its other groups.
+        Index(
+            "ix_unit_totals_coverage",
+            "level",
+            "staff_group",
+            "period",
+            postgresql_include=["code", "returned", "window_returned"],
+        ),
+    )
 
     level: Mapped[str] = mapped_column(String(16), primary_key=True)  # organisation | place
     period: Mapped[str] = mapped_column(String(7), primary_key=True)

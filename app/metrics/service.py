@@ -161,23 +161,26 @@ def organisation_counts(
     """Each unit's organisations that returned and that were expected, month by month
     from ``first`` to ``last``. An organisation is expected in a month when it returned
     for that month or one of the 11 before it: its own totals have a row for the month
-    with a non-zero window count."""
-    unit = unit_column(level)
-    query = (
-        select(
-            unit.label("unit"),
-            UnitTotal.period,
-            func.sum(UnitTotal.returned),
-            func.sum(case((UnitTotal.window_returned > 0, 1), else_=0)),
-        )
-        .join(Organisation, Organisation.code == UnitTotal.code)
-        .where(
-            UnitTotal.level == "organisation",
-            UnitTotal.staff_group == ALL_GROUPS,
-            UnitTotal.period.between(first, last),
-        )
-        .group_by(UnitTotal.period, *([] if level == "system" else [unit]))
+    with a non-zero window count. Read from the organisations' all-groups rows alone
+    (an index holds them), joined to the organisations only to find their places."""
+    unit: Any = UnitTotal.code
+    if level == "system":
+        unit = literal(SYSTEM_CODE)
+    elif level == "place":
+        unit = Organisation.place
+    query = select(
+        unit.label("unit"),
+        UnitTotal.period,
+        func.sum(UnitTotal.returned),
+        func.sum(case((UnitTotal.window_returned > 0, 1), else_=0)),
+    ).where(
+        UnitTotal.level == "organisation",
+        UnitTotal.staff_group == ALL_GROUPS,
+        UnitTotal.period.between(first, last),
     )
+    if level == "place":
+        query = query.join(Organisation, Organisation.code == UnitTotal.code)
+    query = query.group_by(UnitTotal.period, *([] if level == "system" else [unit]))
     if code is not None and level != "system":
         query = query.where(unit == code)
     return {

@@ -1,7 +1,9 @@
-"""over-establishment in the running totals
+"""over-establishment in the running totals; an index of coverage
 
 Staff in post above establishment, summed line by line, beside the vacancy (which is
-never below 0), so that the measures can show both.
+never below 0), so that the measures can show both. An index of the organisations'
+all-groups rows by month, from which the organisations that returned and were expected
+in each month are counted.
 
 Revision ID: 0008_data
 Revises: 0007
@@ -39,8 +41,15 @@ def upgrade() -> None:
                 f"), 0) WHERE t.level = '{level}'"
                 + (" AND t.staff_group <> '*'" if group.startswith("l.") else " AND t.staff_group = '*'")
             )
+    op.create_index(
+        "ix_unit_totals_coverage",
+        "unit_totals",
+        ["level", "staff_group", "period"],
+        postgresql_include=["code", "returned", "window_returned"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_unit_totals_coverage", table_name="unit_totals")
     with op.batch_alter_table("unit_totals") as batch:
         batch.drop_column("over_establishment_wte")

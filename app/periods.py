@@ -40,13 +40,25 @@ def period_range(first: str, last: str) -> Iterator[str]:
         yield from_index(index)
 
 
+def first_day_after(period: str) -> date:
+    """The first day of the month after ``period``: when ``period`` has ended."""
+    year, month = add_months(period, 1).split("-")
+    return date(int(year), int(month), 1)
+
+
 def period_problem(text: str, *, today: date | None = None) -> str | None:
-    """Why ``text`` is not a period a return may be submitted for, or None if it is."""
+    """Why ``text`` is not a period a return may be submitted for, or None if it is: a
+    return describes a whole month, so the month must have ended."""
     if not is_period(text):
         return f"'{text}' is not a month written YYYY-MM"
     if text < EARLIEST_PERIOD:
         return f"{text} is before {EARLIEST_PERIOD}"
     now = current_period(today)
-    if text > now:
-        return f"{text} is after the current month ({now})"
+    if text >= now:
+        latest = add_months(now, -1)
+        return (
+            f"{text} has not ended yet: its return can be sent from "
+            f"{first_day_after(text).isoformat()}; the latest month that can be sent now "
+            f"is {latest}"
+        )
     return None

@@ -19,7 +19,18 @@ class UnitTotal(Base):
     window ending at that month. The system is the sum of its places."""
 
     __tablename__ = "unit_totals"
-    __table_args__ = (Index("ix_unit_totals_series", "level", "code", "staff_group", "period"),)
+    __table_args__ = (
+        Index("ix_unit_totals_series", "level", "code", "staff_group", "period"),
+        # Which organisations returned and were expected, month by month: every
+        # organisation's all-groups row of a month, without reading its other groups.
+        Index(
+            "ix_unit_totals_coverage",
+            "level",
+            "staff_group",
+            "period",
+            postgresql_include=["code", "returned", "window_returned"],
+        ),
+    )
 
     level: Mapped[str] = mapped_column(String(16), primary_key=True)  # organisation | place
     period: Mapped[str] = mapped_column(String(7), primary_key=True)
@@ -34,6 +45,8 @@ class UnitTotal(Base):
     bank_wte: Mapped[float] = mapped_column(Total, default=0)
     agency_wte: Mapped[float] = mapped_column(Total, default=0)
     nursing_capacity_wte: Mapped[float] = mapped_column(Total, default=0)
+    # Staff in post above establishment, line by line: max(0, staff in post - establishment).
+    over_establishment_wte: Mapped[float] = mapped_column(Total, default=0)
     spend_gbp: Mapped[float] = mapped_column(Total, default=0)
     # Bank and agency spend figures reported (a line may report either, both or neither).
     spend_reported: Mapped[int] = mapped_column(Integer, default=0)

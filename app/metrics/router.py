@@ -59,19 +59,22 @@ def get_metrics(
     code: Annotated[str | None, Query(description="one unit only")] = None,
 ) -> Any:
     """The measures of every unit of a level (or of `code`) in a month (default: the latest
-    with returns), by staff group and for all groups (`staff_group` null)."""
+    month in which every expected organisation returned), by staff group and for all
+    groups (`staff_group` null); says how complete the month is, and which later month
+    is partial."""
     _check_periods(period=period)
     service.check_staff_group(session, staff_group)
-    return MetricPage(
-        items=service.metrics(
-            session,
-            principal=principal,
-            level=level,
-            period=period,
-            staff_group=staff_group,
-            code=code,
-        )
+    status = service.data_status(session)
+    period = period or status.latest_complete_period
+    items = service.metrics(
+        session,
+        principal=principal,
+        level=level,
+        period=period,
+        staff_group=staff_group,
+        code=code,
     )
+    return MetricPage(items=items, **service.page_fields(session, period=period, status=status))
 
 
 @router.get(
@@ -96,7 +99,9 @@ def get_series(
     staff_group: str | None = None,
     format: Literal["json", "csv"] = "json",
 ) -> Any:
-    """One unit's measures month by month from `from` to `to` (at most 240 months)."""
+    """One unit's measures month by month from `from` to `to` (at most 240 months); a
+    month without returns has null figures and a `coverage_note`, a partial month says
+    so (`complete` false)."""
     _check_periods(**{"from": from_, "to": to})
     if to < from_:
         raise ValidationFailed(
@@ -118,4 +123,4 @@ def get_series(
     )
     if format == "csv":
         return _csv(items, f"metrics-{level}-{code}")
-    return MetricPage(items=items)
+    return MetricPage(items=items, **service.page_fields(session, period=None))

@@ -4,7 +4,14 @@ totals kept on submission (``unit_totals``, see ``app.metrics.totals``).
 A metric is one row: an organisation's or a place's sums in the month and over the
 12-month window ending there; the system's are its places' summed by the database. A
 month an organisation did not return is never counted as zero: it is left out, listed in
-``missing_periods``, and rates over the window come from the months present.
+``missing_periods``, and rates over the window come from the months present; a unit with
+no return at all in a month has null figures and says why.
+
+Complete months: an organisation is *expected* in a month when it returned for that
+month or any of the 11 before it (the 12-month window ending there); a month is
+*complete* when every expected organisation returned for it. By default the measures are
+of the latest complete month of the system, so that one early return never stands for
+the whole; a later month with some returns is reported as partial, covered of expected.
 """
 
 from __future__ import annotations
@@ -24,9 +31,10 @@ from app.auth import Principal, Scope
 from app.errors import Forbidden, NotFound, ValidationFailed, field_error
 from app.metrics.models import UnitTotal
 from app.metrics.schemas import Level, MetricItem
+from app.metrics.schemas import MonthCoverage as MonthCoverageRead
 from app.metrics.totals import ALL_GROUPS, POINT_FIELDS, WINDOW
 from app.organisations.models import Organisation, StaffGroup
-from app.periods import add_months, period_range
+from app.periods import EARLIEST_PERIOD, add_months, period_range
 from app.returns.models import Return
 
 SYSTEM_CODE = "HIOW"
@@ -40,7 +48,7 @@ def unit_column(level: Level) -> Any:
     return Organisation.code
 
 
-ROUNDED = (*POINT_FIELDS, "nursing_capacity_wte")
+ROUNDED = (*POINT_FIELDS, "nursing_capacity_wte", "over_establishment_wte")
 
 
 def _measures(level: Level, *filters: ColumnElement[bool]) -> Select[Any]:
@@ -93,28 +101,183 @@ MEASURES = (
     "temporary_staffing_spend_gbp",
     "synthetic",
 )
+# The month's own figures: null, not zero, for a unit with no return in the month.
+MONTH_FIGURES = (
+    *ROUNDED,
+    "vacancy_rate",
+    "temporary_staffing_share",
+    "temporary_staffing_spend_gbp",
+)
 ITEMS = TypeAdapter(list[MetricItem])
+NOTHING = (*[None] * len(ROUNDED), *[None] * 4, False)  # nothing in the window
+Counts = Mapping[tuple[str, str], tuple[int, int]]  # (unit, period) -> (covered, expected)
+
+
+def coverage_note(level: Level, code: str, period: str, covered: int, expected: int) -> str | None:
+    """Why a unit's figures for a month are missing or stand for part of it; None when
+    every expected organisation returned."""
+    if covered == 0:
+        if level == "organisation":
+            return f"{code} sent no return for {period}"
+        return f"no organisation of {code} returned for {period}"
+    if covered < expected:
+        return f"partial: {covered} of {expected} organisations returned for {period}"
+    return None
 
 
 def _items(
-    level: Level, rows: Iterable[Sequence[Any]], coverage: Mapping[str, UnitCoverage]
+    level: Level,
+    rows: Iterable[Sequence[Any]],
+    coverage: Mapping[str, UnitCoverage],
+    counts: Counts,
 ) -> list[MetricItem]:
-    """Items from rows of ``_measures`` (in its column order) and each unit's coverage of
-    the window; validated in one call, as an organisation-level page has 10,000."""
+    """Items from rows of ``_measures`` (in its column order), each unit's coverage of
+    the window and its organisations covered and expected in the month; validated in one
+    call, as an organisation-level page has 10,000."""
     items = []
     for code, staff_group, period, *values in rows:
         month = coverage[code].month(period)
+        covered, expected = counts.get((code, period), (0, 0))
         item = dict(zip(MEASURES, values, strict=True))
+        if covered == 0:
+            item.update(dict.fromkeys(MONTH_FIGURES))
         item["level"] = level
         item["code"] = code
         item["staff_group"] = None if staff_group == ALL_GROUPS else staff_group
         item["period"] = period
         item["turnover_annualised"] = month.annualised
         item["missing_periods"] = month.missing
-        item["organisations_covered"] = month.covered
-        item["organisations_expected"] = month.expected
+        item["organisations_covered"] = covered
+        item["organisations_expected"] = expected
+        item["complete"] = 0 < covered >= expected
+        item["coverage_note"] = coverage_note(level, code, period, covered, expected)
         items.append(item)
     return ITEMS.validate_python(items)
+
+
+def organisation_counts(
+    session: Session, level: Level, code: str | None, first: str, last: str
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """Each unit's organisations that returned and that were expected, month by month
+    from ``first`` to ``last``. An organisation is expected in a month when it returned
+    for that month or one of the 11 before it: its own totals have a row for the month
+    with a non-zero window count. Read from the organisations' all-groups rows alone
+    (an index holds them), joined to the organisations only to find their places."""
+    unit: Any = UnitTotal.code
+    if level == "system":
+        unit = literal(SYSTEM_CODE)
+    elif level == "place":
+        unit = Organisation.place
+    query = select(
+        unit.label("unit"),
+        UnitTotal.period,
+        func.sum(UnitTotal.returned),
+        func.sum(case((UnitTotal.window_returned > 0, 1), else_=0)),
+    ).where(
+        UnitTotal.level == "organisation",
+        UnitTotal.staff_group == ALL_GROUPS,
+        UnitTotal.period.between(first, last),
+    )
+    if level == "place":
+        query = query.join(Organisation, Organisation.code == UnitTotal.code)
+    query = query.group_by(UnitTotal.period, *([] if level == "system" else [unit]))
+    if code is not None and level != "system":
+        query = query.where(unit == code)
+    return {
+        (unit_code, period): (int(covered), int(expected))
+        for unit_code, period, covered, expected in session.connection().execute(query)
+    }
+
+
+@dataclass(frozen=True)
+class MonthCompleteness:
+    """The system's organisations that returned for a month, of those expected."""
+
+    period: str
+    covered: int
+    expected: int
+
+    @property
+    def complete(self) -> bool:
+        return 0 < self.covered >= self.expected
+
+
+# How far back from the latest month with returns the latest complete month is looked
+# for, query by query, before looking at every month: usually the latest month or the
+# one before is complete, and reading two months is cheap at any scale.
+LOOK_BACK = (1, 24)
+
+
+def system_months(session: Session, first: str, last: str) -> list[MonthCompleteness]:
+    """The system's completeness in each month with returns from ``first`` to ``last``."""
+    counts = organisation_counts(session, "system", None, first, last)
+    return [
+        MonthCompleteness(period, covered, expected)
+        for (_unit, period), (covered, expected) in sorted(counts.items())
+        if covered > 0
+    ]
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    """Which month the measures speak for by default, and what is known after it."""
+
+    latest_complete_period: str | None  # every expected organisation returned
+    latest_partial: MonthCompleteness | None  # a later month with some returns, if any
+
+
+def data_status(session: Session) -> DataStatus:
+    latest = latest_period(session)
+    if latest is None:
+        return DataStatus(None, None)
+    for first in (*(add_months(latest, -months) for months in LOOK_BACK), EARLIEST_PERIOD):
+        months = system_months(session, first, latest)
+        complete = [month for month in months if month.complete]
+        if complete:
+            break
+    latest_complete = complete[-1].period if complete else None
+    partial = months[-1] if months and not months[-1].complete else None
+    return DataStatus(latest_complete, partial)
+
+
+def latest_complete_period(session: Session) -> str | None:
+    """The latest month in which every expected organisation returned."""
+    return data_status(session).latest_complete_period
+
+
+def page_fields(
+    session: Session, *, period: str | None, status: DataStatus | None = None
+) -> dict[str, Any]:
+    """What a page of measures says of its month and of the months after it."""
+    status = status or data_status(session)
+    partial = status.latest_partial
+    fields: dict[str, Any] = {
+        "latest_complete_period": status.latest_complete_period,
+        "latest_partial_period": partial.period if partial else None,
+        "latest_partial": MonthCoverageRead(
+            period=partial.period,
+            organisations_covered=partial.covered,
+            organisations_expected=partial.expected,
+        )
+        if partial
+        else None,
+    }
+    if period is not None:
+        month = month_completeness(session, period)
+        fields.update(
+            period=period,
+            complete=month.complete,
+            organisations_covered=month.covered,
+            organisations_expected=month.expected,
+        )
+    return fields
+
+
+def month_completeness(session: Session, period: str) -> MonthCompleteness:
+    covered, expected = organisation_counts(session, "system", None, period, period).get(
+        (SYSTEM_CODE, period), (0, 0)
+    )
+    return MonthCompleteness(period, covered, expected)
 
 
 @cache
@@ -257,10 +420,11 @@ def metrics(
     staff_group: str | None,
     code: str | None = None,
 ) -> list[MetricItem]:
-    """Every unit of ``level`` in ``period`` (default: the latest with returns), by staff
-    group and for all groups."""
+    """Every unit of ``level`` in ``period`` (default: the latest complete month), by staff
+    group and for all groups; a unit without returns in the month has an item for all
+    groups with null figures and a note saying so."""
     code = _check_access(principal, level, code)
-    period = period or latest_period(session)
+    period = period or latest_complete_period(session)
     if period is None:
         return []
     units = _units(session, level, code)
@@ -279,8 +443,16 @@ def metrics(
     query = _measures(level, *filters).order_by(
         "code", case((UnitTotal.staff_group == ALL_GROUPS, 0), else_=1), UnitTotal.staff_group
     )
-    rows = [row for row in session.connection().execute(query).all() if row[0] in units]
-    return _items(level, rows, units)
+    rows: list[Sequence[Any]] = [
+        row for row in session.connection().execute(query).all() if row[0] in units
+    ]
+    if staff_group is None:
+        # A unit with nothing in the month's window has no row: say so, in its place.
+        present = {row[0] for row in rows}
+        rows += [(unit, ALL_GROUPS, period, *NOTHING) for unit in units if unit not in present]
+        rows.sort(key=lambda row: row[0])  # stable: each unit's rows keep their order
+    counts = organisation_counts(session, level, code, period, period)
+    return _items(level, rows, units, counts)
 
 
 def series(
@@ -293,7 +465,7 @@ def series(
     first: str,
     last: str,
 ) -> list[MetricItem]:
-    """One unit's measures month by month (a month with nothing in its window has zeros)."""
+    """One unit's measures month by month (a month without returns has null figures)."""
     code = _check_access(principal, level, code) or code
     units = _units(session, level, code)  # refuses an unknown unit
     filters = [
@@ -307,12 +479,13 @@ def series(
     window = UnitTotal.period.between(add_months(first, -(WINDOW - 1)), last)
     _count_returns(session, units, level, window, *scope)
     group = staff_group or ALL_GROUPS
-    nothing = [0.0] * len(ROUNDED) + [None] * 4 + [False]  # nothing in the window
+    counts = organisation_counts(session, level, code, first, last)
     return _items(
         level,
         (
-            rows.get(period) or (code, group, period, *nothing)
+            rows.get(period) or (code, group, period, *NOTHING)
             for period in period_range(first, last)
         ),
         units,
+        counts,
     )

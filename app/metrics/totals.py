@@ -67,6 +67,9 @@ def month_figures(
             if line["staff_group"] in nursing
             else 0.0
         )
+        figures["over_establishment_wte"] = max(
+            0.0, figures["staff_in_post_wte"] - figures["establishment_wte"]
+        )
         spends = [float(line[name]) for name in SPEND_FIELDS if line.get(name) is not None]
         figures["spend_gbp"] = sum(spends)
         figures["spend_reported"] = len(spends)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth import PrincipalDep
+from app.clock import TodayDep
 from app.deps import SessionDep
 from app.errors import (
     BadRequest,
@@ -35,6 +36,7 @@ from app.returns.schemas import (
     ReturnPage,
     ReturnRead,
     ReturnSubmission,
+    ReturnSubmitted,
 )
 
 router = APIRouter(prefix="/v1", tags=["returns"])
@@ -46,7 +48,8 @@ SUBMISSION_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "The return as JSON, or its lines as CSV with a header row "
-        f"({', '.join(LINE_FIELDS)}); with CSV, `source` and `amendment_reason` go in the query.",
+        f"({', '.join(LINE_FIELDS)}); with CSV, `source`, `amendment_reason` and "
+        "`replace_all` go in the query.",
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/ReturnSubmission"}},
             "text/csv": {"schema": {"type": "string"}},
@@ -78,7 +81,7 @@ def _csv_note(path: tuple[str | int, ...]) -> str:
 
 
 async def read_submission(
-    request: Request, source: str | None, amendment_reason: str | None
+    request: Request, source: str | None, amendment_reason: str | None, replace_all: bool = False
 ) -> ReturnSubmission:
     """The body as a ``ReturnSubmission``, from JSON or CSV."""
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
@@ -87,6 +90,7 @@ async def read_submission(
         data: Any = {
             "source": source,
             "amendment_reason": amendment_reason,
+            "replace_all": replace_all,
             "lines": csv_io.parse_lines(body),
         }
         note = _csv_note
@@ -98,6 +102,8 @@ async def read_submission(
         if isinstance(data, dict):
             data.setdefault("source", source)
             data.setdefault("amendment_reason", amendment_reason)
+            if replace_all:
+                data.setdefault("replace_all", True)
         note = None
     else:
         raise UnsupportedMediaType(
@@ -128,9 +134,9 @@ def _submit_and_commit(session: Session, **kwargs: Any) -> service.Submitted:
 @router.put(
     "/organisations/{code}/returns/{period}",
     operation_id="submit_return",
-    response_model=ReturnRead,
+    response_model=ReturnSubmitted,
     responses={
-        201: {"model": ReturnRead, "description": "The period's first revision"},
+        201: {"model": ReturnSubmitted, "description": "The period's first revision"},
         **problem_responses(
             BadRequest,
             Unauthorised,
@@ -152,25 +158,37 @@ async def submit_return(
     period: PeriodPath,
     session: SessionDep,
     principal: PrincipalDep,
+    today: TodayDep,
     source: Annotated[str | None, Query(max_length=200)] = None,
     amendment_reason: Annotated[str | None, Query(max_length=2000)] = None,
+    replace_all: Annotated[
+        bool,
+        Query(
+            description="The lines replace the whole return: an amendment may leave out "
+            "staff groups of the revision it amends (for CSV; JSON may say it in the body)"
+        ),
+    ] = False,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     if_match: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
-) -> ReturnRead:
-    """Submit or amend an organisation's return for a month (returns:write, own organisation).
+) -> ReturnSubmitted:
+    """Submit or amend an organisation's return for a month that has ended (returns:write,
+    own organisation).
 
     The first submission answers 201 with revision 1; different content later is an
-    amendment (it needs `amendment_reason`) and answers 200 with the next revision.
-    Identical content, or a repeated `Idempotency-Key`, changes nothing.
+    amendment (it needs `amendment_reason`, and the lines of every staff group the
+    amended revision has unless `replace_all`) and answers 200 with the next revision.
+    Identical content, or a repeated `Idempotency-Key`, changes nothing. The current month
+    and later are refused (422) until they have ended. `warnings` lists what is legal
+    but unusual.
     """
     metrics = request.app.state.metrics
     try:
         try:
-            submission = await read_submission(request, source, amendment_reason)
+            submission = await read_submission(request, source, amendment_reason, replace_all)
         except ValidationFailed as error:
             # Report a bad period with the body's problems, not in a second round trip.
-            if (why := period_problem(period)) is not None:
+            if (why := period_problem(period, today=today)) is not None:
                 error.errors = [
                     field_error(("period",), f"{why} (in the path)"),
                     *(error.errors or []),
@@ -186,6 +204,7 @@ async def submit_return(
             idempotency_key=idempotency_key,
             if_match=if_match,
             if_none_match=if_none_match,
+            today=today,
         )
     except Exception:
         metrics.returns_refused.inc()
@@ -196,7 +215,8 @@ async def submit_return(
     response.headers["ETag"] = service.etag(result.revision.revision)
     if result.status_code == 201:
         response.headers["Location"] = f"/v1/organisations/{code}/returns/{period}"
-    return to_read(result.revision, latest=result.latest_revision)
+    read = to_read(result.revision, latest=result.latest_revision)
+    return ReturnSubmitted(**dict(read), warnings=result.warnings)
 
 
 READ_ERRORS = problem_responses(Unauthorised, Forbidden, NotFound, ValidationFailed)

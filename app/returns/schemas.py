@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -63,6 +63,12 @@ class ReturnSubmission(BaseModel):
         max_length=2000,
         description="Required when the period has a return already and the content differs",
     )
+    replace_all: bool = Field(
+        default=False,
+        description="An amendment must carry every staff group of the revision it amends, "
+        "or it is refused naming those left out; true says that these lines replace the "
+        "whole return, dropping the groups left out (with CSV: `?replace_all=true`)",
+    )
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=MAX_LINES)
 
 
@@ -93,6 +99,30 @@ class ReturnRead(BaseModel):
     submitted_at: datetime
     synthetic: bool = Field(description="True for synthetic demo data, never for a real return")
     lines: list[ReturnLineRead]
+
+
+WarningCode = Literal["over_establishment", "staff_in_post_change", "high_leavers"]
+
+
+class SubmissionWarning(BaseModel):
+    """Something legal but unusual in an accepted return, worth a second look."""
+
+    code: WarningCode = Field(
+        description="over_establishment: staff in post above establishment (kept; the "
+        "vacancy is 0 and the excess is reported as over-establishment); "
+        "staff_in_post_change: staff in post changed by more than 10% since the previous "
+        "month's return; high_leavers: leavers above 5% of staff in post in the month"
+    )
+    pointer: str = Field(examples=["/lines/0/staff_in_post_wte"])
+    message: str
+
+
+class ReturnSubmitted(ReturnRead):
+    """The revision a submission stored (or found unchanged), with its warnings."""
+
+    warnings: list[SubmissionWarning] = Field(
+        description="Legal but unusual content of this submission; empty when none"
+    )
 
 
 class ReturnPage(BaseModel):

@@ -12,6 +12,8 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -31,13 +33,16 @@ from app.errors import (
 )
 from app.metrics import totals
 from app.organisations.service import get_organisation, staff_group_codes
-from app.periods import is_period, period_problem
+from app.periods import add_months, is_period, period_problem
 from app.returns.models import IdempotencyKey, LatestLine, Return, ReturnLine, ReturnRevision
-from app.returns.schemas import LINE_FIELDS, ReturnLineIn, ReturnSubmission
+from app.returns.schemas import LINE_FIELDS, ReturnLineIn, ReturnSubmission, SubmissionWarning
 
 TWO_PLACES = Decimal("0.01")
 FOUR_PLACES = Decimal("0.0001")
 RATE_FIELDS = frozenset({"sickness_absence_rate"})
+# Legal but unusual: worth a warning, not a refusal.
+STAFF_IN_POST_CHANGE = Decimal("0.10")  # month on month, either way
+LEAVERS_SHARE = Decimal("0.05")  # of staff in post, in one month
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Submitted:
     latest_revision: int
     status_code: int  # 201 for a period's first revision, 200 otherwise
     changed: bool
+    warnings: list[SubmissionWarning] = dataclass_field(default_factory=list)
 
 
 # --- content -----------------------------------------------------------------------------
@@ -108,6 +114,90 @@ def content_problems(lines: Sequence[ReturnLineIn], known_groups: set[str]) -> l
                 )
             )
     return problems
+
+
+def _warning(code: Any, index: int, name: str, message: str) -> SubmissionWarning:
+    return SubmissionWarning(
+        code=code, pointer=field_error(("lines", index, name), "").pointer, message=message
+    )
+
+
+def content_warnings(
+    lines: Sequence[ReturnLineIn], previous: dict[str, Decimal]
+) -> list[SubmissionWarning]:
+    """What is legal but unusual in ``lines``, given the staff in post of the previous
+    month's return by staff group (``previous``, empty when there is none)."""
+    warnings: list[SubmissionWarning] = []
+    for index, line in enumerate(lines):
+        group, staff = line.staff_group, line.staff_in_post_wte
+        if staff > line.establishment_wte:
+            warnings.append(
+                _warning(
+                    "over_establishment",
+                    index,
+                    "staff_in_post_wte",
+                    f"{group}: staff in post {staff} is above establishment "
+                    f"{line.establishment_wte} by {staff - line.establishment_wte} WTE; kept "
+                    "as over-establishment, with a vacancy of 0",
+                )
+            )
+        before = previous.get(group)
+        if (
+            before is not None
+            and before > 0
+            and abs(staff - before) > STAFF_IN_POST_CHANGE * before
+        ):
+            change = (staff - before) / before
+            warnings.append(
+                _warning(
+                    "staff_in_post_change",
+                    index,
+                    "staff_in_post_wte",
+                    f"{group}: staff in post {staff} is {change:+.1%} on the previous month's "
+                    f"{before} (more than {STAFF_IN_POST_CHANGE:.0%} either way)",
+                )
+            )
+        if line.leavers_wte > LEAVERS_SHARE * staff:
+            warnings.append(
+                _warning(
+                    "high_leavers",
+                    index,
+                    "leavers_wte",
+                    f"{group}: {line.leavers_wte} leavers in one month are more than "
+                    f"{LEAVERS_SHARE:.0%} of staff in post ({staff})",
+                )
+            )
+    return warnings
+
+
+def previous_staff_in_post(
+    session: Session, *, organisation: str, period: str
+) -> dict[str, Decimal]:
+    """Staff in post by staff group in the organisation's return for the month before."""
+    rows = session.execute(
+        select(LatestLine.staff_group, LatestLine.staff_in_post_wte).where(
+            LatestLine.organisation_code == organisation,
+            LatestLine.period == add_months(period, -1),
+        )
+    )
+    return {row.staff_group: row.staff_in_post_wte for row in rows}
+
+
+def dropped_groups_problem(
+    latest: ReturnRevision, rows: Sequence[dict[str, Any]]
+) -> FieldError | None:
+    """An amendment that leaves out staff groups its predecessor had would silently delete
+    their figures: refused, unless the submission says it replaces the whole return."""
+    kept = {row["staff_group"] for row in rows}
+    dropped = sorted(line.staff_group for line in latest.lines if line.staff_group not in kept)
+    if not dropped:
+        return None
+    return field_error(
+        ("lines",),
+        f"revision {latest.revision} has staff group(s) {', '.join(dropped)} that this "
+        "amendment leaves out; send their lines too, or set replace_all "
+        "(?replace_all=true with CSV) to replace the whole return without them",
+    )
 
 
 def etag(revision: int) -> str:
@@ -220,6 +310,48 @@ def _check_preconditions(
         )
 
 
+def _check_content(
+    session: Session, *, period: str, submission: ReturnSubmission, today: date | None
+) -> None:
+    """Refuse a month that has not ended and lines that are not a valid return."""
+    problems = []
+    if (why := period_problem(period, today=today)) is not None:
+        problems.append(field_error(("period",), f"{why} (in the path)"))
+    problems += content_problems(submission.lines, staff_group_codes(session))
+    if problems:
+        detail = f"{len(problems)} problem(s) in the return."
+        if why is not None:  # the one to fix first, said in full
+            detail = f"{why[0].upper()}{why[1:]}." + (
+                f" {len(problems) - 1} more problem(s) in the return." if len(problems) > 1 else ""
+            )
+        raise ValidationFailed(detail, errors=problems)
+
+
+def _check_amendment(
+    latest: ReturnRevision,
+    *,
+    rows: list[dict[str, Any]],
+    period: str,
+    submission: ReturnSubmission,
+) -> None:
+    """An amendment needs a reason, and may drop staff groups only when it says it
+    replaces the whole return."""
+    problems = []
+    if not (submission.amendment_reason or "").strip():
+        problems.append(
+            field_error(("amendment_reason",), "required when amending an existing return")
+        )
+    if not submission.replace_all and (dropped := dropped_groups_problem(latest, rows)):
+        problems.append(dropped)
+    if problems:
+        raise ValidationFailed(
+            f"{period} has revision {latest.revision} already: "
+            + "; ".join(problem.message for problem in problems)
+            + ".",
+            errors=problems,
+        )
+
+
 def submit_return(
     session: Session,
     *,
@@ -230,22 +362,25 @@ def submit_return(
     idempotency_key: str | None = None,
     if_match: str | None = None,
     if_none_match: str | None = None,
+    today: date | None = None,
 ) -> Submitted:
-    """Validate and store a return: a new revision, or nothing when nothing changed."""
+    """Validate and store a return: a new revision, or nothing when nothing changed.
+
+    Only a month that has ended (by ``today``) may be sent. An amendment that leaves out
+    staff groups of the revision it amends is refused unless ``submission.replace_all``.
+    """
     get_organisation(session, code=organisation)
     _require_writer(principal, organisation)
-    problems = []
-    if (why := period_problem(period)) is not None:
-        problems.append(field_error(("period",), f"{why} (in the path)"))
-    problems += content_problems(submission.lines, staff_group_codes(session))
-    if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s) in the return.", errors=problems)
+    _check_content(session, period=period, submission=submission, today=today)
 
     rows = canonical_lines(submission.lines)
     digest = content_hash(rows)
     source = submission.source or principal.name
     request_hash = hashlib.sha256(
-        json.dumps([period, digest, source, submission.amendment_reason]).encode()
+        json.dumps(
+            [period, digest, source, submission.amendment_reason]
+            + ([True] if submission.replace_all else [])
+        ).encode()
     ).hexdigest()
 
     begin_write(session)
@@ -264,7 +399,13 @@ def submit_return(
                     f"Idempotency-Key '{idempotency_key}' was used for a different request."
                 )
             revision = _load_revision(session, revision_id=earlier.revision_id)
-            return Submitted(revision, return_row.latest_revision, earlier.status_code, False)
+            return Submitted(
+                revision,
+                return_row.latest_revision,
+                earlier.status_code,
+                False,
+                _warnings(session, organisation=organisation, period=period, submission=submission),
+            )
 
     _check_preconditions(return_row, if_match=if_match, if_none_match=if_none_match)
 
@@ -276,13 +417,8 @@ def submit_return(
     if latest is not None and latest.content_hash == digest:
         result = Submitted(latest, latest.revision, 201 if latest.revision == 1 else 200, False)
     else:
-        if latest is not None and not (submission.amendment_reason or "").strip():
-            raise ValidationFailed(
-                f"{period} has revision {latest.revision} already; an amendment needs a reason.",
-                errors=[
-                    field_error(("amendment_reason",), "required when amending an existing return")
-                ],
-            )
+        if latest is not None:
+            _check_amendment(latest, rows=rows, period=period, submission=submission)
         revision = record_revision(
             session,
             return_row=return_row,
@@ -297,6 +433,9 @@ def submit_return(
             revision, revision.revision, 201 if revision.revision == 1 else 200, True
         )
 
+    result.warnings.extend(
+        _warnings(session, organisation=organisation, period=period, submission=submission)
+    )
     if idempotency_key is not None:
         session.add(
             IdempotencyKey(
@@ -309,6 +448,13 @@ def submit_return(
         )
         session.flush()
     return result
+
+
+def _warnings(
+    session: Session, *, organisation: str, period: str, submission: ReturnSubmission
+) -> list[SubmissionWarning]:
+    previous = previous_staff_in_post(session, organisation=organisation, period=period)
+    return content_warnings(submission.lines, previous)
 
 
 # --- reading -----------------------------------------------------------------------------

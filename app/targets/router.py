@@ -5,6 +5,7 @@ from fastapi import APIRouter, Response
 from app.auth import AdminDep, PrincipalDep, ReaderDep
 from app.deps import SessionDep
 from app.errors import Forbidden, NotFound, Unauthorised, ValidationFailed, problem_responses
+from app.metrics import service as metrics_service
 from app.metrics.schemas import Level
 from app.targets import service
 from app.targets.schemas import TargetRead, TargetStatusPage, TargetWrite
@@ -28,9 +29,20 @@ def get_status(
     session: SessionDep, principal: PrincipalDep, level: Level = "system"
 ) -> TargetStatusPage:
     """Each target for each unit of a level: baseline, latest value, the value the
-    trajectory needs by now, and a RAG rating (green on or ahead of the trajectory, amber
-    within 10% of it, red otherwise)."""
-    return TargetStatusPage(items=service.status(session, principal=principal, level=level))
+    trajectory needs by now, and a rating (green on or ahead of the trajectory, amber
+    within 10% of it, red otherwise; not_applicable for a unit with no establishment in
+    the target's staff groups), in the latest month every expected organisation returned."""
+    status = metrics_service.data_status(session)
+    items = service.status(
+        session, principal=principal, level=level, period=status.latest_complete_period
+    )
+    fields = metrics_service.page_fields(session, period=None, status=status)
+    return TargetStatusPage(
+        items=items,
+        period=status.latest_complete_period,
+        latest_partial_period=fields["latest_partial_period"],
+        latest_partial=fields["latest_partial"],
+    )
 
 
 @router.put(

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.metrics.schemas import Level
+from app.metrics.schemas import Level, PartialMonth
 from app.periods import PERIOD_PATTERN
 
 TargetCode = Literal["nursing_capacity_growth", "turnover_rate", "agency_reduction"]
@@ -45,9 +45,23 @@ class TargetStatus(BaseModel):
     required: float | None = Field(
         description="The value the straight-line trajectory needs by the latest month"
     )
-    rag: Literal["green", "amber", "red", "unknown"]
+    rag: Literal["green", "amber", "red", "unknown", "not_applicable"] = Field(
+        description="green: on or ahead of the trajectory; amber: within 10% of it; red: "
+        "further off; unknown: no figure for the baseline or the latest month (see note); "
+        "not_applicable: the unit has no establishment in the target's staff groups (for "
+        "nursing capacity, the nursing groups) in the latest month, so the target does "
+        "not apply to it"
+    )
+    note: str | None = Field(
+        default=None, description="why the rating is unknown or not applicable; else null"
+    )
     synthetic: bool
 
 
-class TargetStatusPage(BaseModel):
+class TargetStatusPage(PartialMonth):
     items: list[TargetStatus]
+    period: str | None = Field(
+        default=None,
+        description="The month rated: the latest in which every expected organisation "
+        "returned (each item's latest_period)",
+    )

@@ -12,6 +12,7 @@ from app.auth import Principal
 from app.errors import FieldError, NotFound, ValidationFailed, field_error
 from app.metrics import service as metrics
 from app.metrics.schemas import Level, MetricItem
+from app.organisations.models import StaffGroup
 from app.periods import month_index
 from app.returns.models import Return
 from app.targets.models import Target
@@ -122,17 +123,29 @@ def _rate(
     return goal, required, "red"
 
 
-def status(session: Session, *, principal: Principal, level: Level) -> list[TargetStatus]:
-    """Each target for each unit: baseline, latest, the trajectory's value now, RAG."""
-    latest_period = metrics.latest_period(session)
+def status(
+    session: Session, *, principal: Principal, level: Level, period: str | None = None
+) -> list[TargetStatus]:
+    """Each target for each unit: baseline, latest, the trajectory's value now, RAG; rated
+    in ``period`` (default: the latest month in which every expected organisation
+    returned, so that a month only some have returned for is never rated as the whole)."""
+    latest_period = period or metrics.latest_complete_period(session)
     items: list[TargetStatus] = []
     if latest_period is None:
         return items
-    latest = _by_code(
-        metrics.metrics(
-            session, principal=principal, level=level, period=latest_period, staff_group=None
-        )
+    latest_items = metrics.metrics(
+        session, principal=principal, level=level, period=latest_period, staff_group=None
     )
+    latest = _by_code(latest_items)
+    nursing = set(
+        session.scalars(select(StaffGroup.code).where(StaffGroup.counts_as_nursing.is_(True)))
+    )
+    nursing_establishment: dict[str, float] = {}
+    for item in latest_items:
+        if item.staff_group in nursing and item.establishment_wte is not None:
+            nursing_establishment[item.code] = (
+                nursing_establishment.get(item.code, 0.0) + item.establishment_wte
+            )
     for target in list_targets(session):
         measure, _direction = MEASURES[target.code]
         # The baseline month, or the first month with returns after it.
@@ -158,6 +171,17 @@ def status(session: Session, *, principal: Principal, level: Level) -> list[Targ
             base_value = _value(baseline.get(code), measure)
             latest_value = _value(latest.get(code), measure)
             goal, required, rag = _rate(target, base_value, latest_value, progress)
+            note = _unknown_note(baseline.get(code), latest.get(code), baseline_period)
+            establishment = (
+                nursing_establishment.get(code, 0.0)
+                if target.code == "nursing_capacity_growth"
+                else _value(latest.get(code), "establishment_wte")
+            )
+            if latest_value is not None and not establishment:
+                groups = "nursing groups" if target.code == "nursing_capacity_growth" else "groups"
+                rag = "not_applicable"
+                goal = required = None
+                note = f"{code} has no establishment in the {groups} in {latest_period}"
             items.append(
                 TargetStatus(
                     target=target.code,
@@ -171,6 +195,7 @@ def status(session: Session, *, principal: Principal, level: Level) -> list[Targ
                     target_value=_round(goal, measure),
                     required=_round(required, measure),
                     rag=rag,
+                    note=note if rag in ("unknown", "not_applicable") else None,
                     synthetic=any(
                         item.synthetic
                         for item in (baseline.get(code), latest.get(code))
@@ -179,6 +204,18 @@ def status(session: Session, *, principal: Principal, level: Level) -> list[Targ
                 )
             )
     return items
+
+
+def _unknown_note(
+    baseline: MetricItem | None, latest: MetricItem | None, baseline_period: str
+) -> str | None:
+    """Why a unit has no figure to rate: its own coverage note, or no returns at all."""
+    for item in (latest, baseline):
+        if item is not None and item.coverage_note is not None and item.organisations_covered == 0:
+            return item.coverage_note
+    if baseline is None:
+        return f"no returns in the baseline month {baseline_period}"
+    return None
 
 
 def _by_code(items: list[MetricItem]) -> dict[str, MetricItem]:

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from app.auth import Principal, Scope
 from app.deps import SessionDep, SettingsDep
 from app.errors import AppError, Forbidden, Unauthorised, ValidationFailed, from_pydantic
+from app.metrics import service as metrics_service
 from app.metrics.service import SYSTEM_CODE
 from app.organisations import service as organisations_service
 from app.plans import export, listing
@@ -205,19 +206,24 @@ def dashboard(request: Request, session: SessionDep, principal: UiPrincipal) -> 
         if principal.has(Scope.PLANS_WRITE):
             return RedirectResponse("/ui/plans", 303)
         raise Forbidden("This token has neither the 'read' scope nor an organisation.")
+    status = metrics_service.data_status(session)
     system = views.unit_view(
         session,
         principal=principal,
         level="system",
         code=SYSTEM_CODE,
         name="Hampshire and Isle of Wight",
+        status=status,
     )
     names = views.organisation_names(session)
+    rated = status.latest_complete_period
     places = views.status_rows(
-        views.target_status(session, principal=principal, level="place"), {}, by_unit=True
+        views.target_status(session, principal=principal, level="place", period=rated),
+        {},
+        by_unit=True,
     )
     organisations = views.status_rows(
-        views.target_status(session, principal=principal, level="organisation"),
+        views.target_status(session, principal=principal, level="organisation", period=rated),
         names,
         by_unit=True,
     )
@@ -238,13 +244,21 @@ def place_page(
     place: str, request: Request, session: SessionDep, principal: UiPrincipal
 ) -> Response:
     """A place against the targets, month by month, with its organisations."""
-    unit = views.unit_view(session, principal=principal, level="place", code=place, name=place)
+    status = metrics_service.data_status(session)
+    unit = views.unit_view(
+        session, principal=principal, level="place", code=place, name=place, status=status
+    )
     names = views.organisation_names(session)
     members = {o.code for o in organisations_service.list_organisations(session, place=place)}
     organisations = views.status_rows(
         [
             item
-            for item in views.target_status(session, principal=principal, level="organisation")
+            for item in views.target_status(
+                session,
+                principal=principal,
+                level="organisation",
+                period=status.latest_complete_period,
+            )
             if item.code in members
         ],
         names,

@@ -32,6 +32,7 @@ RAG_TEXT = {
     "amber": "Amber — within 10% of the trajectory",
     "red": "Red — off track",
     "unknown": "Unknown — no data",
+    "not_applicable": "Not applicable — no posts in the target's staff groups",
 }
 TARGET_NAMES = {
     "nursing_capacity_growth": "Nursing capacity growth",
@@ -140,6 +141,7 @@ class StatusRow:
     rag: str
     rag_text: str
     synthetic: bool
+    note: str | None = None
 
 
 def status_rows(
@@ -166,6 +168,7 @@ def status_rows(
                 rag=item.rag,
                 rag_text=RAG_TEXT[item.rag],
                 synthetic=item.synthetic,
+                note=item.note,
             )
         )
     if by_unit:
@@ -187,10 +190,31 @@ def first_period(session: Session) -> str | None:
 
 
 def target_status(
-    session: Session, *, principal: Principal, level: Level, code: str | None = None
+    session: Session,
+    *,
+    principal: Principal,
+    level: Level,
+    code: str | None = None,
+    period: str | None = None,
 ) -> list[TargetStatus]:
-    items = targets_service.status(session, principal=principal, level=level)
+    items = targets_service.status(session, principal=principal, level=level, period=period)
     return [item for item in items if code is None or item.code == code]
+
+
+def data_status_text(status: metrics_service.DataStatus) -> str:
+    """Which month the figures are of, and what a later partial month holds: "Based on
+    2026-10, the latest month every organisation has returned; 2026-11: 1 of 14
+    returned, partial." """
+    if status.latest_complete_period is None:
+        return "No returns yet."
+    text = (
+        f"Based on {status.latest_complete_period}, the latest month every organisation "
+        "has returned"
+    )
+    partial = status.latest_partial
+    if partial is not None:
+        text += f"; {partial.period}: {partial.covered} of {partial.expected} returned, partial"
+    return text + "."
 
 
 @dataclass
@@ -204,12 +228,25 @@ class UnitView:
     charts: list[dict[str, Any]] = field(default_factory=list)
     synthetic: bool = False
     missing_periods: list[str] = field(default_factory=list)
+    rated_period: str | None = None  # the latest complete month: what is rated
+    data_status: str = ""  # data_status_text
+    left_out: list[str] = field(default_factory=list)  # months not charted, and why
 
 
 def unit_view(
-    session: Session, *, principal: Principal, level: Level, code: str, name: str
+    session: Session,
+    *,
+    principal: Principal,
+    level: Level,
+    code: str,
+    name: str,
+    status: metrics_service.DataStatus | None = None,
 ) -> UnitView:
-    """A unit's standing against the targets and its measures month by month."""
+    """A unit's standing against the targets in the latest complete month, and its
+    measures month by month up to the latest month with returns; a month in which the
+    unit has no return, or (for the system and a place) only some of its organisations
+    returned, is left out of the charts rather than drawn as a fall."""
+    status = status or metrics_service.data_status(session)
     first, last = first_period(session), metrics_service.latest_period(session)
     series: list[MetricItem] = []
     if first is not None and last is not None:
@@ -223,13 +260,30 @@ def unit_view(
             first=first,
             last=last,
         )
-    statuses = target_status(session, principal=principal, level=level, code=code)
+    statuses = target_status(
+        session, principal=principal, level=level, code=code, period=status.latest_complete_period
+    )
     targets = {s.target: s for s in statuses}
+    charted = [item.complete for item in series]
+    left_out = [
+        f"{item.period} (no return)"
+        if not item.organisations_covered
+        else f"{item.period} ({item.organisations_covered} of {item.organisations_expected} "
+        "organisations returned)"
+        for item in series
+        if not item.complete and (item.organisations_covered or item.organisations_expected)
+    ]
     labels = [item.period for item in series]
     charts = []
     for measure, title, kind in UNIT_CHARTS:
         datasets: list[dict[str, Any]] = [
-            {"label": title, "data": [getattr(item, measure) for item in series]}
+            {
+                "label": title,
+                "data": [
+                    getattr(item, measure) if shown else None
+                    for item, shown in zip(series, charted, strict=True)
+                ],
+            }
         ]
         target = targets.get(CHART_TARGET.get(measure, ""))
         if target is not None and target.target_value is not None:
@@ -241,6 +295,7 @@ def unit_view(
                 }
             )
         charts.append(chart(f"{level}-{measure}", title, labels, datasets, format=kind))
+    rated = [item for item in series if item.period == status.latest_complete_period]
     return UnitView(
         level=level,
         code=code,
@@ -250,7 +305,10 @@ def unit_view(
         status=status_rows(statuses, {code: name}),
         charts=charts,
         synthetic=any(item.synthetic for item in series) or any(s.synthetic for s in statuses),
-        missing_periods=series[-1].missing_periods if series else [],
+        missing_periods=rated[0].missing_periods if rated else [],
+        rated_period=status.latest_complete_period,
+        data_status=data_status_text(status),
+        left_out=left_out,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from seed import reference
 from tests.conftest import line
 
 Headers = Callable[[str], dict[str, str]]
@@ -141,7 +142,17 @@ def test_places_organisations_and_a_group_with_no_posts(
     portsmouth = item(places["items"], "Portsmouth")
     assert portsmouth["missing_periods"] == ["2024-02"]
     assert portsmouth["turnover_rate_12m"] == 0.4444  # 12·3/81
-    assert {i["code"] for i in places["items"]} == {"Southampton", "Portsmouth"}
+    # Places without a return say so, with null figures rather than zeros.
+    assert {i["code"] for i in places["items"]} == set(reference.PLACES)
+    for place in set(reference.PLACES) - {"Southampton", "Portsmouth"}:
+        nothing = [i for i in places["items"] if i["code"] == place]
+        assert len(nothing) == 1
+        assert nothing[0]["staff_group"] is None
+        assert nothing[0]["staff_in_post_wte"] is None
+        assert nothing[0]["nursing_capacity_wte"] is None
+        assert nothing[0]["organisations_covered"] == 0
+        assert nothing[0]["complete"] is False
+        assert nothing[0]["coverage_note"] == f"no organisation of {place} returned for 2024-03"
 
     one = client.get(
         "/v1/metrics?level=place&code=Portsmouth&period=2024-03", headers=reader_headers

@@ -48,7 +48,7 @@ def submit(client: TestClient, headers: Headers, org: str, period: str, rng: ran
     ]
     response = client.put(
         f"/v1/organisations/{org}/returns/{period}",
-        json={"lines": lines, "amendment_reason": "corrected"},
+        json={"lines": lines, "amendment_reason": "corrected", "replace_all": True},
         headers=headers(org),
     )
     assert response.status_code in (200, 201), response.text

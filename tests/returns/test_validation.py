@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.periods import add_months, current_period
+from app.periods import add_months
 from tests.conftest import line
 
 URL = "/v1/organisations/RHM/returns/2024-04"
@@ -86,23 +88,47 @@ def test_malformed_periods_are_422(
     assert body["errors"][0]["pointer"] == "/period"
 
 
-def test_a_period_after_the_current_month_is_refused(
-    client: TestClient, writer_headers: Headers
+def test_only_a_month_that_has_ended_is_accepted(
+    app: FastAPI, client: TestClient, writer_headers: Headers
 ) -> None:
-    future = add_months(current_period(), 1)
-    response = client.put(
-        f"/v1/organisations/RHM/returns/{future}",
+    app.state.clock = lambda: date(2026, 12, 1)
+    for period in ("2027-01", "2026-12"):  # later, and the month that has barely begun
+        response = client.put(
+            f"/v1/organisations/RHM/returns/{period}",
+            json={"lines": [line()]},
+            headers=writer_headers("RHM"),
+        )
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["pointer"] == "/period"
+        sendable = add_months(period, 1) + "-01"
+        assert body["detail"].startswith(
+            f"{period} has not ended yet: its return can be sent from {sendable}; "
+            "the latest month that can be sent now is 2026-11"
+        )
+    # The refusal does not wait for a valid body, nor hides the body's own problems.
+    both = client.put(
+        "/v1/organisations/RHM/returns/2026-12",
+        json={"lines": [line(leavers_wte=-1)]},
+        headers=writer_headers("RHM"),
+    )
+    pointers = [e["pointer"] for e in assert_problem(both, 422)["errors"]]
+    assert pointers == ["/period", "/lines/0/leavers_wte"]
+    last_month = client.put(
+        "/v1/organisations/RHM/returns/2026-11",
         json={"lines": [line()]},
         headers=writer_headers("RHM"),
     )
-    body = assert_problem(response, 422)
-    assert "after the current month" in body["errors"][0]["message"]
-    this_month = client.put(
-        f"/v1/organisations/RHM/returns/{current_period()}",
-        json={"lines": [line()]},
-        headers=writer_headers("RHM"),
+    assert last_month.status_code == 201
+    # The same month, a day later by the clock, is refused no more.
+    app.state.clock = lambda: date(2027, 1, 1)
+    assert (
+        client.put(
+            "/v1/organisations/RHM/returns/2026-12",
+            json={"lines": [line()]},
+            headers=writer_headers("RHM"),
+        ).status_code
+        == 201
     )
-    assert this_month.status_code == 201
 
 
 def test_unknown_organisation_is_404(client: TestClient, admin_headers: dict[str, str]) -> None:

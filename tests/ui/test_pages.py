@@ -567,3 +567,58 @@ def test_chart_data_cannot_close_its_script_element() -> None:
     assert not set("<>&") & set(text)
     decoded = json.loads(text)["c"]
     assert decoded["title"] == decoded["labels"][0] == decoded["datasets"][0]["label"] == hostile
+
+
+def test_the_dashboard_rates_the_complete_month_and_shows_a_later_one_as_partial(
+    browser: TestClient, lead: str, demo: None, make_token: TokenFactory
+) -> None:
+    organisations = browser.get("/v1/organisations", headers=bearer(lead)).json()
+    total = len(organisations["items"] if isinstance(organisations, dict) else organisations)
+    later = "2019-10"  # the month after the demo's last
+    early = browser.put(
+        f"/v1/organisations/RHM/returns/{later}",
+        json={
+            "lines": [
+                {
+                    "staff_group": "NURSE",
+                    "establishment_wte": 100,
+                    "staff_in_post_wte": 90,
+                    "starters_wte": 1,
+                    "leavers_wte": 1,
+                    "bank_wte": 2,
+                    "agency_wte": 1,
+                }
+            ]
+        },
+        headers=bearer(make_token("returns:write", organisation="RHM", name="RHM")),
+    )
+    assert early.status_code == 201, early.text
+    sign_in(browser, lead)
+    page = browser.get("/ui/").text
+    assert (
+        f"Based on {DEMO_UNTIL}, the latest month every organisation has returned; "
+        f"{later}: 1 of {total} returned, partial."
+    ) in page
+    assert (
+        "Not charted, as they stand for part of the system only: "
+        f"{later} (1 of {total} organisations returned)."
+    ) in page
+    # Rated on the complete month, as the API rates it.
+    api = browser.get("/v1/targets/status?level=system", headers=bearer(lead)).json()
+    assert api["period"] == DEMO_UNTIL
+    rows = status_table(page, "status-system")
+    assert all(f"({DEMO_UNTIL})" in r["texts"]["latest"] for r in rows)
+    # The partial month is not charted as a fall: its cell is empty in the data table.
+    table = re.search(r'<table id="table-system-nursing_capacity_wte">.*?</table>', page, re.S)
+    assert table is not None
+    cell = re.search(rf"<th scope=\"row\">{later}</th>\s*<td[^>]*>([^<]*)</td>", table.group(0))
+    assert cell is not None
+    assert cell.group(1) == "—"
+    # The councils employ no nurses: not applicable, never red.
+    places = status_table(page, "status-organisation")
+    council = [r for r in places if r["data-unit"] == "E06000045"]
+    nursing = next(r for r in council if r["data-target"] == "nursing_capacity_growth")
+    assert nursing["texts"]["rag"].strip() == RAG_TEXT["not_applicable"]
+    organisation_page = browser.get("/ui/organisations/E06000045").text
+    assert "Not applicable" in organisation_page
+    assert f"Based on {DEMO_UNTIL}" in organisation_page

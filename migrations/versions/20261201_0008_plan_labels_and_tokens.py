@@ -3,7 +3,7 @@
 A plan may carry a label that tells it apart in lists; the requesting token's id is kept
 so that the plans a token has queued or running at once can be counted and limited.
 
-Revision ID: 0008_plans
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 22:40:00
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0008_plans'
+revision: str = '0008'
 down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

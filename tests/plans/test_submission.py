@@ -43,8 +43,12 @@ def plan_through_the_form(app: FastAPI, token: str) -> dict[str, Any]:
         assert plan["state"] == "finished", plan
         assert plan["label"] == "hand-solved"
         assert plan["cost"]["total"] == 1900.0
-        assert 'data-field="total" data-value="1900.0"' in page.text
-        assert "£1,900" in page.text
+        # The page shows cash (bank, travel, agency) and the notional penalty apart.
+        cost = plan["cost"]
+        cash = round(cost["bank"] + cost["travel"] + cost["agency"], 2)
+        assert cash + cost["unfilled_penalty"] == 1900.0
+        assert f'data-field="cash" data-value="{cash}"' in page.text
+        assert f'data-field="penalty" data-value="{cost["unfilled_penalty"]}"' in page.text
         assert solve_count(browser, headers) == 1
         return plan
 

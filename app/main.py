@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app import health
 from app.bank.router import router as bank_router
@@ -22,11 +23,14 @@ from app.errors import (
     PROBLEM_MEDIA_TYPE,
     AppError,
     BadRequest,
+    MethodNotAllowed,
     NotFound,
     Problem,
     ValidationFailed,
+    document_problems,
     from_pydantic,
 )
+from app.inputs import JsonDepthLimit, document_text_parameters, refuse_control_characters
 from app.metrics.router import router as metrics_router
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.organisations.router import router as organisations_router
@@ -87,6 +91,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 404:
             return problem_response(NotFound(f"No route {request.url.path}."), request)
+        if error.status_code == 405:
+            allowed = allowed_methods(request)
+            return problem_response(
+                MethodNotAllowed(
+                    f"{request.method} is not allowed here; allowed: {', '.join(allowed)}.",
+                    headers={"Allow": ", ".join(allowed)},
+                ),
+                request,
+            )
         problem = Problem(
             type="about:blank",
             title=str(error.detail),
@@ -105,6 +118,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
         return problem_response(AppError("An unexpected error; nothing was stored."), request)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of every route at the request's path (Starlette names only the first
+    route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "\x00"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def observe_solve(app: FastAPI, plan_id: str) -> None:
@@ -177,10 +203,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Before any handler: no control characters in any text (422, naming the field).
+        dependencies=[Depends(refuse_control_characters)],
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    # Inside the size limit below: a JSON body is bounded in size, then in depth.
+    app.add_middleware(JsonDepthLimit)
     app.add_middleware(
         ObservabilityMiddleware,
         metrics=app.state.metrics,
@@ -212,7 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[model.__name__] = model_schema
-            app.openapi_schema = schema
+            app.openapi_schema = document_problems(document_text_parameters(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.auth import Scope
+from app.auth import Scope, unbindable_scopes
 
 
 class TokenCreate(BaseModel):
@@ -13,13 +13,21 @@ class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["RHM ESR export"])
     scopes: list[Scope] = Field(min_length=1, examples=[["returns:write"]])
     organisation: str | None = Field(
-        default=None, description="Required for returns:write", examples=["RHM"]
+        default=None,
+        description="Required for returns:write. A token bound to an organisation may hold "
+        "only returns:write and read, and reads that organisation's data only.",
+        examples=["RHM"],
     )
 
     @model_validator(mode="after")
     def _organisation_for_returns(self) -> TokenCreate:
         if Scope.RETURNS_WRITE in self.scopes and not self.organisation:
             raise ValueError("a token with the returns:write scope must name its organisation")
+        if system := unbindable_scopes(self.scopes, self.organisation):
+            raise ValueError(
+                f"{', '.join(system)} act on the whole system: a token bound to an "
+                "organisation may hold only returns:write and read"
+            )
         return self
 
 

@@ -140,7 +140,9 @@ class JsonDepthLimit:
             await send({"type": "http.response.body", "body": content})
             return
         await self.app(
-            scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send
+            scope,
+            _replay([{"type": "http.request", "body": body, "more_body": False}], receive),
+            send,
         )
 
 
@@ -288,3 +290,18 @@ def document_text_parameters(document: dict[str, Any]) -> dict[str, Any]:
                     if not {"pattern", "enum", "format", "const"} & schema.keys():
                         schema["pattern"] = TEXT_PATTERN
     return document
+
+
+class JsonNumber:
+    """Annotates a ``Decimal`` field so that its request schema is a JSON number only.
+
+    Pydantic documents a decimal as "a number, or a string of digits"; the string form is
+    how CSV cells arrive, not something a JSON client should send.
+    """
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = handler(core_schema)
+        numbers = [s for s in schema.get("anyOf", []) if s.get("type") == "number"]
+        if handler.mode == "validation" and numbers:
+            schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **numbers[0]}
+        return schema

@@ -21,6 +21,7 @@ from app.errors import (
     ValidationFailed,
     problem_responses,
 )
+from app.inputs import MAX_INT
 from app.plans import export, service
 from app.plans.models import PlanState
 from app.plans.runner import PlanEngine
@@ -144,7 +145,7 @@ def list_plans(
     session: SessionDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> PlanPage:
     """Plans, newest first, without their rows."""
     service.require_plan_reader(principal)

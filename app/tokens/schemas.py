@@ -5,15 +5,17 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.auth import Scope, unbindable_scopes
+from app.inputs import Text
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["RHM ESR export"])
+    name: Text = Field(min_length=1, max_length=200, examples=["RHM ESR export"])
     scopes: list[Scope] = Field(min_length=1, examples=[["returns:write"]])
-    organisation: str | None = Field(
+    organisation: Text | None = Field(
         default=None,
+        max_length=16,
         description="Required for returns:write. A token bound to an organisation may hold "
         "only returns:write and read, and reads that organisation's data only.",
         examples=["RHM"],

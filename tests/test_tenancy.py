@@ -436,7 +436,8 @@ def test_a_bound_token_lists_its_own_organisation_only(
         listed = client.get("/v1/returns", headers=headers).json()
         assert {item["organisation"] for item in listed["items"]} == {"RHM"}, kind
         exported = client.get("/v1/returns?format=csv", headers=headers).text.splitlines()
-        assert len(exported) == 3 and all(row.startswith("RHM,") for row in exported[1:])
+        assert len(exported) == 3
+        assert all(row.startswith("RHM,") for row in exported[1:])
         metrics = client.get("/v1/metrics?level=organisation", headers=headers).json()
         assert {item["code"] for item in metrics["items"]} == {"RHM"}, kind
         status = client.get("/v1/targets/status?level=organisation", headers=headers).json()
@@ -547,8 +548,11 @@ def test_the_migration_strips_system_wide_scopes_from_bound_tokens(scratch_url: 
     with Session(engine) as session:
         after = {t.name: t for t in session.scalars(select(ApiToken))}
     engine.dispose()
-    assert after["feed"].scopes == "returns:write" and after["feed"].revoked_at is None
-    assert after["reader"].scopes == "read" and after["reader"].revoked_at is None
-    assert after["bound admin"].scopes == "" and after["bound admin"].revoked_at is not None
+    assert after["feed"].scopes == "returns:write"
+    assert after["feed"].revoked_at is None
+    assert after["reader"].scopes == "read"
+    assert after["reader"].revoked_at is None
+    assert after["bound admin"].scopes == ""
+    assert after["bound admin"].revoked_at is not None
     assert after["system"].scopes == "admin plans:write read"
     assert after["system"].revoked_at is None

@@ -33,7 +33,9 @@ MAX_JSON_DEPTH = 32
 
 # C0 but tab, LF and CR; DEL; C1; and lone surrogates (which no encoding can store).
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-TEXT_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff]*$"
+# Lone surrogates are left out of the stated pattern: no UTF-8 text carries them (only a
+# JSON escape can), and generators of test data mishandle a pattern that names them.
+TEXT_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
 
 # Cheap tests of raw bodies: only a body that may hold a control character is looked into.
 _JSON_CONTROL = re.compile(

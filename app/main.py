@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,7 +13,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from app import health
 from app.bank.router import router as bank_router
@@ -120,20 +119,27 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(AppError("An unexpected error; nothing was stored."), request)
 
 
-HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+def _leaf_routes(routes: list[Any]) -> Iterator[Any]:
+    """The app's routes, those of included routers in their place."""
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from _leaf_routes(nested.routes)
+        else:
+            yield route
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route answers at the request's path (Starlette's 405 names only
-    the first matching route's)."""
-    return [
-        method
-        for method in HTTP_METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL
-            for route in request.app.router.routes
-        )
-    ]
+    """The methods of the path the request names: of every route with the same template as
+    the first route whose template matches (Starlette's 405 names that route's only)."""
+    path = request.url.path
+    leaves = [r for r in _leaf_routes(request.app.router.routes) if hasattr(r, "path_regex")]
+    template = next((r.path for r in leaves if r.path_regex.match(path)), None)
+    methods: set[str] = set()
+    for route in leaves:
+        if route.path == template:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods - {"HEAD"})
 
 
 def observe_solve(app: FastAPI, plan_id: str) -> None:

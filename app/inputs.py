@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from pydantic import AfterValidator, Field
@@ -95,9 +96,9 @@ def _is_json(scope: Scope) -> bool:
     """A JSON body, or one without a content type (which handlers may read as JSON)."""
     for name, value in scope.get("headers", []):
         if name == b"content-type":
-            media = value.split(b";")[0].strip().lower()
+            media: bytes = value.split(b";")[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
-    return scope.get("method") in ("POST", "PUT", "PATCH")
+    return bool(scope.get("method") in ("POST", "PUT", "PATCH"))
 
 
 class JsonDepthLimit:
@@ -227,6 +228,19 @@ def csv_body_problems(body: bytes) -> list[FieldError]:
     return problems
 
 
+def form_body_problems(body: bytes) -> list[FieldError]:
+    """The fields of a submitted form (the browser pages') that hold control characters."""
+    try:
+        fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return []  # the page reading the form refuses it
+    return [
+        field_error(("form", name), problem)
+        for name, value in fields
+        if (problem := control_character_problem(value))
+    ]
+
+
 def _query_names(route: Any) -> frozenset[str]:
     """The query parameters ``route`` declares (others are ignored, not read)."""
     cached: frozenset[str] | None = getattr(route, "_declared_query_names", None)
@@ -264,6 +278,8 @@ async def refuse_control_characters(request: Request) -> None:
             problems += json_body_problems(await request.body())
         elif media in ("text/csv", "application/csv"):
             problems += csv_body_problems(await request.body())
+        elif media == "application/x-www-form-urlencoded":
+            problems += form_body_problems(await request.body())
     if problems:
         raise ValidationFailed(
             f"{len(problems)} text value(s) hold control characters.", errors=problems

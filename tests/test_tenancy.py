@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.tokens.models import ApiToken
 from app.ui.security import COOKIE_NAME
 from tests.conftest import ROOT, TokenFactory, alembic_config, bearer, line
+from tests import test_migrations
 
 KINDS = ("none", "read", "read@RHM", "returns:write@RHM", "plans:write", "admin")
 
@@ -493,26 +493,8 @@ def test_the_command_line_refuses_to_bind_system_wide_scopes(
 
 # --- the migration ------------------------------------------------------------------
 
-
-@pytest.fixture
-def scratch_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database of the suite's kind, for running the migrations step by step."""
-    if not database_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'scratch.db'}"
-        return
-    from sqlalchemy import make_url
-
-    parsed = make_url(database_url)
-    scratch = parsed.set(database=f"{parsed.database}_tenancy")
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    drop = text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)')
-    with admin.connect() as connection:
-        connection.execute(drop)
-        connection.execute(text(f'CREATE DATABASE "{scratch.database}"'))
-    yield scratch.render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(drop)
-    admin.dispose()
+# An empty database of the suite's kind, to run the migrations step by step on.
+scratch_url = test_migrations.scratch_url
 
 
 def test_the_migration_strips_system_wide_scopes_from_bound_tokens(scratch_url: str) -> None:

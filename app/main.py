@@ -142,6 +142,32 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods - {"HEAD"})
 
 
+def _literal_paths(app: Any) -> dict[str, list[str]]:
+    """The app's parameterless paths and their methods, worked out once."""
+    found: dict[str, list[str]] | None = getattr(app.state, "literal_paths", None)
+    if found is None:
+        methods: dict[str, set[str]] = {}
+        for route in _leaf_routes(app.router.routes):
+            if "{" not in getattr(route, "path", "{") and getattr(route, "methods", None):
+                methods.setdefault(route.path, set()).update(route.methods)
+        found = {path: sorted(m - {"HEAD"}) for path, m in methods.items()}
+        app.state.literal_paths = found
+    return found
+
+
+def refuse_shadowed_methods(request: Request) -> None:
+    """``PUT /v1/targets/status`` names the status resource, which has no PUT: answer 405
+    rather than let ``PUT /v1/targets/{code}`` take "status" for a target's code."""
+    path = request.url.path
+    allowed = _literal_paths(request.app).get(path)
+    route = request.scope.get("route")
+    if allowed is not None and getattr(route, "path", path) != path:
+        raise MethodNotAllowed(
+            f"{request.method} is not allowed here; allowed: {', '.join(allowed)}.",
+            headers={"Allow": ", ".join(allowed)},
+        )
+
+
 def observe_solve(app: FastAPI, plan_id: str) -> None:
     """Count a finished plan's build and solve time in the Prometheus histogram."""
     from app.plans.models import Plan
@@ -212,8 +238,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        # Before any handler: no control characters in any text (422, naming the field).
-        dependencies=[Depends(refuse_control_characters)],
+        # Before any handler: no method that a parameterless path lacks (405), no control
+        # characters in any text (422, naming the field).
+        dependencies=[Depends(refuse_shadowed_methods), Depends(refuse_control_characters)],
     )
     app.state.settings = settings
     app.state.metrics = Metrics()

@@ -210,3 +210,20 @@ def test_a_405_allows_every_method_of_the_path(
     response = client.request("OPTIONS", url)
     assert_refused(response, 405)
     assert set(response.headers["allow"].split(", ")) == allowed
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("PUT", "/v1/targets/status", "GET"),
+        ("GET", "/v1/plans/sweeps", "POST"),
+        ("DELETE", "/v1/plans/sweeps", "POST"),
+    ],
+)
+def test_a_named_resource_is_not_taken_for_an_id(
+    client: TestClient, admin_headers: dict[str, str], method: str, url: str, allowed: str
+) -> None:
+    """``/v1/targets/status`` is the targets' status, not a target called "status"."""
+    response = client.request(method, url, headers=admin_headers)
+    assert_refused(response, 405)
+    assert response.headers["allow"] == allowed

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from app.tokens.models import ApiToken
 from app.ui.security import COOKIE_NAME
-from tests.conftest import ROOT, TokenFactory, alembic_config, bearer, line
 from tests import test_migrations
+from tests.conftest import ROOT, TokenFactory, alembic_config, bearer, line
 
 KINDS = ("none", "read", "read@RHM", "returns:write@RHM", "plans:write", "admin")
 

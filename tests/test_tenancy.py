@@ -442,6 +442,12 @@ def test_a_bound_token_lists_its_own_organisation_only(
         assert {item["code"] for item in metrics["items"]} == {"RHM"}, kind
         status = client.get("/v1/targets/status?level=organisation", headers=headers).json()
         assert {item["code"] for item in status["items"]} == {"RHM"}, kind
+        inputs = client.get(f"/v1/plans/{system['plan']}/inputs", headers=headers)
+        assert inputs.status_code == 403
+        assert "bound to organisation RHM" in inputs.json()["detail"]
+        other = client.get("/v1/organisations/RHU/returns/2024-03", headers=headers)
+        assert other.status_code == 403
+        assert "RHU" in other.json()["detail"]
     # An unbound reader sees both.
     everyone = client.get("/v1/returns", headers=bearer(str(tokens["read"]))).json()
     assert {item["organisation"] for item in everyone["items"]} == {"RHM", "RHU"}

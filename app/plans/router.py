@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
-from app.auth import PrincipalDep
+from app.auth import PrincipalDep, SystemWideDep
 from app.deps import SessionDep
 from app.errors import (
     Forbidden,
@@ -28,7 +28,8 @@ from app.plans.runner import PlanEngine
 from app.plans.schemas import Allocation, PlanPage, PlanRead, PlanRequest
 from app.returns import csv_io
 
-router = APIRouter(prefix="/v1/plans", tags=["plans"])
+# Plans are of the whole system: an organisation-bound token is refused before the handler.
+router = APIRouter(prefix="/v1/plans", tags=["plans"], dependencies=[SystemWideDep])
 ERRORS = (Unauthorised, Forbidden, ValidationFailed)
 PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
 MAX_WAIT_S = 120.0

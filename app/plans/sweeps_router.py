@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
-from app.auth import PrincipalDep
+from app.auth import PrincipalDep, SystemWideDep
 from app.deps import SessionDep
 from app.errors import (
     Forbidden,
@@ -22,7 +22,7 @@ from app.plans.runner import PlanEngine
 from app.plans.schemas import SweepRead, SweepRequest
 from app.returns import csv_io
 
-router = APIRouter(prefix="/v1/plans/sweeps", tags=["plans"])
+router = APIRouter(prefix="/v1/plans/sweeps", tags=["plans"], dependencies=[SystemWideDep])
 ERRORS = (Unauthorised, Forbidden, ValidationFailed)
 
 

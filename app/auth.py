@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -29,6 +29,17 @@ class Scope(StrEnum):
 
 TOKEN_PREFIX = "wf_"
 
+# Scopes that act on the whole system; a token bound to an organisation may not hold them.
+SYSTEM_SCOPES = frozenset({Scope.ADMIN, Scope.PLANS_WRITE})
+BOUND_SCOPES = frozenset({Scope.RETURNS_WRITE, Scope.READ})
+
+
+def unbindable_scopes(scopes: Iterable[Scope], organisation: str | None) -> list[Scope]:
+    """The scopes of ``scopes`` that a token bound to ``organisation`` may not hold."""
+    if organisation is None:
+        return []
+    return sorted({Scope(s) for s in scopes} & SYSTEM_SCOPES)
+
 
 def new_token_value() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -42,21 +53,51 @@ def hash_token(token: str, settings: Settings) -> str:
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling. A token bound to an organisation (``organisation`` set) acts for that
+    organisation alone: its ``read`` covers its own organisation's returns, metrics and
+    page, and reference data, never the rest of the system."""
+
     token_id: str
     name: str
     scopes: frozenset[Scope]
     organisation: str | None
 
     def has(self, scope: Scope) -> bool:
-        # admin manages the system and reads all of it.
-        return scope in self.scopes or (scope is Scope.READ and Scope.ADMIN in self.scopes)
+        """Whether the token may do what ``scope`` allows across the whole system.
+
+        ``has(Scope.READ)`` is reading the whole system: an unbound ``read`` or ``admin``
+        token. A bound token's ``read`` is narrower; see ``reads_reference_data`` and
+        ``can_read_organisation``.
+        """
+        if scope is Scope.READ:
+            return self.organisation is None and bool(self.scopes & {Scope.READ, Scope.ADMIN})
+        if self.organisation is not None and scope in SYSTEM_SCOPES:
+            return False
+        return scope in self.scopes
+
+    @property
+    def reads_reference_data(self) -> bool:
+        """Staff groups, organisations, bank pools and targets: every ``read`` token."""
+        return self.has(Scope.READ) or Scope.READ in self.scopes
 
     def require(self, scope: Scope) -> None:
-        if not self.has(scope):
-            raise Forbidden(f"This token lacks the '{scope}' scope.")
+        if self.has(scope):
+            return
+        if self.organisation is not None and (scope in SYSTEM_SCOPES or scope in self.scopes):
+            raise Forbidden(
+                f"This token is bound to organisation {self.organisation} and reads or writes "
+                "that organisation's data only."
+            )
+        raise Forbidden(f"This token lacks the '{scope}' scope.")
+
+    def require_reference_reader(self) -> None:
+        if not self.reads_reference_data:
+            raise Forbidden(f"This token lacks the '{Scope.READ}' scope.")
 
     def can_read_organisation(self, code: str) -> bool:
-        return self.has(Scope.READ) or self.organisation == code
+        if self.organisation is not None:
+            return self.organisation == code
+        return self.has(Scope.READ)
 
     def require_read_organisation(self, code: str) -> None:
         if not self.can_read_organisation(code):
@@ -83,10 +124,15 @@ def resolve_token(session: Session, value: str, settings: Settings) -> Principal
         or not hmac.compare_digest(token.token_hash, presented)
     ):
         return None
+    scopes = frozenset(Scope(s) for s in token.scopes.split())
+    if token.organisation_code is not None:
+        # Never stored since the scopes were split (the API, the command line and the
+        # migration refuse or remove them); dropped here too, whatever the table holds.
+        scopes -= SYSTEM_SCOPES
     return Principal(
         token_id=token.id,
         name=token.name,
-        scopes=frozenset(Scope(s) for s in token.scopes.split()),
+        scopes=scopes,
         organisation=token.organisation_code,
     )
 
@@ -126,5 +172,24 @@ def scoped(scope: Scope) -> Callable[[Principal], Principal]:
     return dependency
 
 
+def reference_reader(principal: PrincipalDep) -> Principal:
+    """Reference data (pools, targets): any token with ``read``, bound or not."""
+    principal.require_reference_reader()
+    return principal
+
+
+def system_wide(principal: PrincipalDep) -> Principal:
+    """A route about the whole system (plans, operations): no organisation-bound token."""
+    if principal.organisation is not None:
+        raise Forbidden(
+            f"This token is bound to organisation {principal.organisation}; it may not read "
+            "or request system-wide plans or figures."
+        )
+    return principal
+
+
 AdminDep = Annotated[Principal, Depends(scoped(Scope.ADMIN))]
-ReaderDep = Annotated[Principal, Depends(scoped(Scope.READ))]
+# The whole system's data: an unbound token with read (or admin).
+SystemReaderDep = Annotated[Principal, Depends(scoped(Scope.READ))]
+ReaderDep = Annotated[Principal, Depends(reference_reader)]
+SystemWideDep = Depends(system_wide)

@@ -179,3 +179,44 @@ def from_pydantic(
             message = note(path) + message
         result.append(field_error(path, message))
     return result
+
+
+class MethodNotAllowed(AppError):
+    status = 405
+    slug = "method-not-allowed"
+    title = "The resource does not allow this method"
+
+
+# What any operation may answer besides what its route declares, by what it takes.
+_BODY_PROBLEMS = (BadRequest, PayloadTooLarge, ValidationFailed)
+_INPUT_PROBLEMS = (ValidationFailed,)
+_AUTHENTICATED_PROBLEMS = (Unauthorised, Forbidden, ServiceUnavailable)
+_PATH_PROBLEMS = (NotFound,)
+
+
+def document_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Adds to each operation of an OpenAPI ``document`` the problems every route of its
+    kind can answer: a body can be malformed (400), too large (413) or invalid (422); a
+    parameter invalid (422); a path's resource unknown (404); an authenticated request
+    refused (401, 403) or the database unavailable (503)."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            parameters = operation.get("parameters", [])
+            errors: list[type[AppError]] = []
+            if "requestBody" in operation:
+                errors += _BODY_PROBLEMS
+            if parameters:
+                errors += _INPUT_PROBLEMS
+            if any(p.get("in") == "path" for p in parameters):
+                errors += _PATH_PROBLEMS
+            if operation.get("security"):
+                errors += _AUTHENTICATED_PROBLEMS
+            responses = operation["responses"]
+            for status, response in problem_responses(*errors).items():
+                if str(status) not in responses:
+                    response = {k: v for k, v in response.items() if k != "model"}
+                    responses[str(status)] = response
+            operation["responses"] = dict(sorted(responses.items()))
+    return document

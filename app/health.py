@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.auth import ReaderDep
+from app.auth import SystemReaderDep
 from app.config import ROOT
 from app.errors import Forbidden, Unauthorised, problem_responses
 
@@ -84,7 +84,7 @@ def readyz(request: Request) -> JSONResponse:
         **problem_responses(Unauthorised, Forbidden),
     },
 )
-def metrics(request: Request, _reader: ReaderDep) -> PlainTextResponse:
+def metrics(request: Request, _reader: SystemReaderDep) -> PlainTextResponse:
     """Request counts and latencies, returns accepted and refused, plan solve times."""
     return PlainTextResponse(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST

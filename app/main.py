@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -34,11 +34,14 @@ from app.errors import (
     PROBLEM_MEDIA_TYPE,
     AppError,
     BadRequest,
+    MethodNotAllowed,
     NotFound,
     Problem,
     ValidationFailed,
+    document_problems,
     from_pydantic,
 )
+from app.inputs import JsonDepthLimit, document_text_parameters, refuse_control_characters
 from app.metrics.router import router as metrics_router
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.organisations.router import router as organisations_router
@@ -101,6 +104,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 404:
             return problem_response(NotFound(f"No route {request.url.path}."), request)
+        if error.status_code == 405:
+            allowed = allowed_methods(request)
+            return problem_response(
+                MethodNotAllowed(
+                    f"{request.method} is not allowed here; allowed: {', '.join(allowed)}.",
+                    headers={"Allow": ", ".join(allowed)},
+                ),
+                request,
+            )
         problem = Problem(
             type="about:blank",
             title=str(error.detail),
@@ -136,6 +148,55 @@ def problem_for(error: BaseException, path: str) -> AppError:
         return busy
     log.error("unhandled error", exc_info=error, extra={"fields": {"path": path}})
     return AppError("An unexpected error; nothing was stored.")
+
+
+def _leaf_routes(routes: list[Any]) -> Iterator[Any]:
+    """The app's routes, those of included routers in their place."""
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from _leaf_routes(nested.routes)
+        else:
+            yield route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of the path the request names: of every route with the same template as
+    the first route whose template matches (Starlette's 405 names that route's only)."""
+    path = request.url.path
+    leaves = [r for r in _leaf_routes(request.app.router.routes) if hasattr(r, "path_regex")]
+    template = next((r.path for r in leaves if r.path_regex.match(path)), None)
+    methods: set[str] = set()
+    for route in leaves:
+        if route.path == template:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods - {"HEAD"})
+
+
+def _literal_paths(app: Any) -> dict[str, list[str]]:
+    """The app's parameterless paths and their methods, worked out once."""
+    found: dict[str, list[str]] | None = getattr(app.state, "literal_paths", None)
+    if found is None:
+        methods: dict[str, set[str]] = {}
+        for route in _leaf_routes(app.router.routes):
+            if "{" not in getattr(route, "path", "{") and getattr(route, "methods", None):
+                methods.setdefault(route.path, set()).update(route.methods)
+        found = {path: sorted(m - {"HEAD"}) for path, m in methods.items()}
+        app.state.literal_paths = found
+    return found
+
+
+def refuse_shadowed_methods(request: Request) -> None:
+    """``PUT /v1/targets/status`` names the status resource, which has no PUT: answer 405
+    rather than let ``PUT /v1/targets/{code}`` take "status" for a target's code."""
+    path = request.url.path
+    allowed = _literal_paths(request.app).get(path)
+    route = request.scope.get("route")
+    if allowed is not None and getattr(route, "path", path) != path:
+        raise MethodNotAllowed(
+            f"{request.method} is not allowed here; allowed: {', '.join(allowed)}.",
+            headers={"Allow": ", ".join(allowed)},
+        )
 
 
 class ContainErrors:
@@ -231,6 +292,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         static_url=DOCS_ASSETS,
+        # Before any handler: no method that a parameterless path lacks (405), no control
+        # characters in any text (422, naming the field).
+        dependencies=[Depends(refuse_shadowed_methods), Depends(refuse_control_characters)],
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -245,6 +309,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue=settings.max_queued_requests,
         wait_s=settings.request_queue_timeout_s,
     )
+    # Inside the size limit below: a JSON body is bounded in size, then in depth.
+    app.add_middleware(JsonDepthLimit)
     app.add_middleware(
         ObservabilityMiddleware,
         metrics=app.state.metrics,
@@ -290,7 +356,7 @@ def install_openapi(app: FastAPI) -> None:
                 components[model.__name__] = model_schema
             document_unavailable(schema)
             document_conditional(schema)
-            app.openapi_schema = schema
+            app.openapi_schema = document_problems(document_text_parameters(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

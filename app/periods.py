@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime
 PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 _PERIOD = re.compile(PERIOD_PATTERN)
 EARLIEST_PERIOD = "2000-01"
+# The same months from EARLIEST_PERIOD on, as a pattern the OpenAPI document can state.
+PERIOD_FROM_EARLIEST_PATTERN = r"^[2-9]\d{3}-(0[1-9]|1[0-2])$"
 
 
 def is_period(text: str) -> bool:

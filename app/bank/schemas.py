@@ -5,9 +5,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.inputs import JsonNumber, Text
 from app.returns.schemas import AsNumber, Money, Wte
 
-GrowthRate = Annotated[Decimal, Field(ge=-0.5, le=0.5, max_digits=8, decimal_places=6), AsNumber]
+GrowthRate = Annotated[
+    Decimal, Field(ge=-0.5, le=0.5, max_digits=8, decimal_places=6), AsNumber, JsonNumber()
+]
 PoolCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
@@ -15,9 +18,9 @@ class PoolCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: PoolCode = Field(examples=["SOT-NURSING"])
-    name: str = Field(min_length=1, max_length=200)
-    home_place: str = Field(min_length=1, max_length=64, examples=["Southampton"])
-    covers: list[str] = Field(min_length=1, max_length=20, examples=[["NURSE", "MIDWIFE"]])
+    name: Text = Field(min_length=1, max_length=200)
+    home_place: Text = Field(min_length=1, max_length=64, examples=["Southampton"])
+    covers: list[Text] = Field(min_length=1, max_length=20, examples=[["NURSE", "MIDWIFE"]])
     cost_per_wte_month: Money = Field(description="GBP per WTE-month of bank work")
     capacity_wte: Wte = Field(description="WTE the pool can supply in the first month")
     monthly_growth_rate: GrowthRate | None = Field(
@@ -28,9 +31,9 @@ class PoolCreate(BaseModel):
 class PoolUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    home_place: str | None = Field(default=None, min_length=1, max_length=64)
-    covers: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    home_place: Text | None = Field(default=None, min_length=1, max_length=64)
+    covers: list[Text] | None = Field(default=None, min_length=1, max_length=20)
     cost_per_wte_month: Money | None = None
     capacity_wte: Wte | None = None
     monthly_growth_rate: GrowthRate | None = None

@@ -17,12 +17,21 @@ from app.errors import (
 )
 from app.metrics import service
 from app.metrics.schemas import Level, MetricItem, MetricPage
-from app.periods import EARLIEST_PERIOD, PERIOD_PATTERN, month_index
+from app.periods import (
+    EARLIEST_PERIOD,
+    PERIOD_FROM_EARLIEST_PATTERN,
+    PERIOD_PATTERN,
+    month_index,
+)
 from app.returns import csv_io
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 ERRORS = problem_responses(Unauthorised, Forbidden, NotFound, ValidationFailed)
-Period = Annotated[str, Query(pattern=PERIOD_PATTERN, examples=["2024-03"])]
+# Months before EARLIEST_PERIOD are refused (422) by _check_periods; the document says so.
+FROM_EARLIEST = {"pattern": PERIOD_FROM_EARLIEST_PATTERN}
+Period = Annotated[
+    str, Query(pattern=PERIOD_PATTERN, examples=["2024-03"], json_schema_extra=FROM_EARLIEST)
+]
 METRIC_FIELDS = tuple(MetricItem.model_fields)
 MAX_SERIES_MONTHS = 240
 
@@ -54,7 +63,9 @@ def get_metrics(
     session: SessionDep,
     principal: PrincipalDep,
     level: Level = "system",
-    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    period: Annotated[
+        str | None, Query(pattern=PERIOD_PATTERN, json_schema_extra=FROM_EARLIEST)
+    ] = None,
     staff_group: str | None = None,
     code: Annotated[str | None, Query(description="one unit only")] = None,
 ) -> Any:
@@ -92,7 +103,9 @@ def get_metrics(
 def get_series(
     session: SessionDep,
     principal: PrincipalDep,
-    from_: Annotated[str, Query(alias="from", pattern=PERIOD_PATTERN)],
+    from_: Annotated[
+        str, Query(alias="from", pattern=PERIOD_PATTERN, json_schema_extra=FROM_EARLIEST)
+    ],
     to: Period,
     level: Level = "system",
     code: str = service.SYSTEM_CODE,

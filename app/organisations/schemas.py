@@ -4,6 +4,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.inputs import Text
+
 
 class OrganisationKind(StrEnum):
     ACUTE = "acute"
@@ -33,17 +35,17 @@ class OrganisationCreate(BaseModel):
         description="ODS code, local authority code or a local code",
         examples=["RHM"],
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     kind: OrganisationKind
-    place: str = Field(min_length=1, max_length=64, examples=["Southampton"])
+    place: Text = Field(min_length=1, max_length=64, examples=["Southampton"])
 
 
 class OrganisationUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     kind: OrganisationKind | None = None
-    place: str | None = Field(default=None, min_length=1, max_length=64)
+    place: Text | None = Field(default=None, min_length=1, max_length=64)
 
 
 class OrganisationRead(BaseModel):

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
-from app.auth import PrincipalDep
+from app.auth import PrincipalDep, SystemWideDep
 from app.deps import SessionDep, SettingsDep
 from app.errors import (
     Forbidden,
@@ -19,6 +19,7 @@ from app.errors import (
     ValidationFailed,
     problem_responses,
 )
+from app.inputs import MAX_INT
 from app.plans import export, listing, service
 from app.plans.engines import PlanEngineDep
 from app.plans.models import PlanState
@@ -26,7 +27,8 @@ from app.plans.schemas import Allocation, PlanPage, PlanRead, PlanRequest
 from app.plans.submission import one_plan, submit_plans
 from app.returns import csv_io
 
-router = APIRouter(prefix="/v1/plans", tags=["plans"])
+# Plans are of the whole system: an organisation-bound token is refused before the handler.
+router = APIRouter(prefix="/v1/plans", tags=["plans"], dependencies=[SystemWideDep])
 ERRORS = (Unauthorised, Forbidden, ValidationFailed)
 PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
 MAX_WAIT_S = 120.0
@@ -102,7 +104,7 @@ def list_plans(
     session: SessionDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> PlanPage:
     """Plans, newest first, without their rows: each with its label, the scenario keys it
     changed, its sweep if any, its costs and which targets it meets."""

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.inputs import Text
 from app.periods import PERIOD_PATTERN
 
 Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2024-04"])]
@@ -20,10 +21,10 @@ class Scenario(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    organisations: list[str] | None = Field(
+    organisations: list[Text] | None = Field(
         default=None, max_length=5000, description="O: organisations to plan for (default: all)"
     )
-    pools: list[str] | None = Field(
+    pools: list[Text] | None = Field(
         default=None, max_length=5000, description="P: bank pools to use (default: all)"
     )
     nursing_capacity_growth: float | None = Field(

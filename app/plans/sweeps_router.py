@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
-from app.auth import PrincipalDep
+from app.auth import PrincipalDep, SystemWideDep
 from app.deps import SessionDep, SettingsDep
 from app.errors import (
     Forbidden,
@@ -18,13 +18,14 @@ from app.errors import (
     ValidationFailed,
     problem_responses,
 )
+from app.inputs import MAX_INT
 from app.plans import listing, service, sweeps
 from app.plans.engines import PlanEngineDep
 from app.plans.schemas import SweepPage, SweepRead, SweepRequest
 from app.plans.submission import Batch, submit_plans
 from app.returns import csv_io
 
-router = APIRouter(prefix="/v1/plans/sweeps", tags=["plans"])
+router = APIRouter(prefix="/v1/plans/sweeps", tags=["plans"], dependencies=[SystemWideDep])
 ERRORS = (Unauthorised, Forbidden, ValidationFailed)
 
 
@@ -80,7 +81,7 @@ def list_sweeps(
     session: SessionDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> SweepPage:
     """Sweeps, newest first: each with its state, progress and grid, without its points."""
     service.require_plan_reader(principal)

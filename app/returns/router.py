@@ -27,6 +27,7 @@ from app.errors import (
     from_pydantic,
     problem_responses,
 )
+from app.inputs import MAX_INT
 from app.periods import PERIOD_PATTERN, period_problem
 from app.returns import csv_io, service
 from app.returns.models import ReturnRevision
@@ -41,7 +42,15 @@ from app.returns.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["returns"])
 
-PeriodPath = Annotated[str, Path(description="The month, YYYY-MM", examples=["2024-04"])]
+# The handler checks the pattern itself, to report it beside the body's problems.
+PeriodPath = Annotated[
+    str,
+    Path(
+        description="The month, YYYY-MM",
+        examples=["2024-04"],
+        json_schema_extra={"pattern": PERIOD_PATTERN},
+    ),
+]
 PeriodQuery = Annotated[str | None, Query(pattern=PERIOD_PATTERN, examples=["2024-04"])]
 
 SUBMISSION_BODY: dict[str, Any] = {
@@ -259,7 +268,7 @@ def list_revisions(
 def get_revision(
     code: str,
     period: PeriodPath,
-    revision: Annotated[int, Path(ge=1)],
+    revision: Annotated[int, Path(ge=1, le=MAX_INT)],
     session: SessionDep,
     principal: PrincipalDep,
 ) -> ReturnRead:
@@ -309,7 +318,7 @@ def list_returns(
     to: PeriodQuery = None,
     format: Literal["json", "csv"] = "json",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Any:
     """Latest revisions of returns, filtered; paginated as JSON, or every line as CSV.
 

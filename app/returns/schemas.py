@@ -6,11 +6,23 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from app.inputs import JsonNumber, Text
+
 # Decimals travel as JSON numbers: the contract says WTE and money are numbers.
 AsNumber = PlainSerializer(float, return_type=float, when_used="json")
-Wte = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AsNumber]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2), AsNumber]
-Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4), AsNumber]
+Wte = Annotated[
+    Decimal,
+    Field(ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2),
+    AsNumber,
+    JsonNumber(),
+]
+Money = Annotated[
+    Decimal,
+    Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2),
+    AsNumber,
+    JsonNumber(),
+]
+Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4), AsNumber, JsonNumber()]
 
 LINE_FIELDS = (
     "staff_group",
@@ -31,7 +43,7 @@ MAX_LINES = 100
 class ReturnLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    staff_group: str = Field(min_length=1, max_length=32, examples=["NURSE"])
+    staff_group: Text = Field(min_length=1, max_length=32, examples=["NURSE"])
     establishment_wte: Wte = Field(description="Funded posts", examples=[1200.5])
     staff_in_post_wte: Wte = Field(description="Contracted substantive staff", examples=[1050])
     vacancy_wte: Wte | None = Field(
@@ -52,13 +64,13 @@ class ReturnLineIn(BaseModel):
 class ReturnSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: str | None = Field(
+    source: Text | None = Field(
         default=None,
         max_length=200,
         description="The system that produced the return; defaults to the token's name",
         examples=["ESR monthly extract"],
     )
-    amendment_reason: str | None = Field(
+    amendment_reason: Text | None = Field(
         default=None,
         max_length=2000,
         description="Required when the period has a return already and the content differs",

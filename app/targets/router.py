@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated, get_args
+
+from fastapi import APIRouter, Path, Response
 
 from app.auth import AdminDep, PrincipalDep, ReaderDep
 from app.deps import SessionDep
@@ -8,9 +10,11 @@ from app.errors import Forbidden, NotFound, Unauthorised, ValidationFailed, prob
 from app.metrics import service as metrics_service
 from app.metrics.schemas import Level
 from app.targets import service
-from app.targets.schemas import TargetRead, TargetStatusPage, TargetWrite
+from app.targets.schemas import TargetCode, TargetRead, TargetStatusPage, TargetWrite
 
 router = APIRouter(prefix="/v1/targets", tags=["targets"])
+# The service refuses another code (422) naming the known ones; the document lists them.
+TargetCodePath = Annotated[str, Path(json_schema_extra={"enum": list(get_args(TargetCode))})]
 ERRORS = (Unauthorised, Forbidden, ValidationFailed)
 
 
@@ -51,7 +55,11 @@ def get_status(
     responses={201: {"model": TargetRead}, **problem_responses(*ERRORS)},
 )
 def put_target(
-    code: str, data: TargetWrite, response: Response, session: SessionDep, admin: AdminDep
+    code: TargetCodePath,
+    data: TargetWrite,
+    response: Response,
+    session: SessionDep,
+    admin: AdminDep,
 ) -> TargetRead:
     """Set a target (admin): nursing_capacity_growth, turnover_rate or agency_reduction."""
     target, created = service.put_target(session, code=code, data=data, updated_by=admin.label)

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.inputs import Text
 from app.metrics.schemas import Level, PartialMonth
 from app.periods import PERIOD_PATTERN
 
@@ -26,7 +27,7 @@ class TargetRead(BaseModel):
 class TargetWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     value: float = Field(ge=-1, le=1, allow_inf_nan=False, description="a fraction")
     baseline_period: Period
     target_period: Period

@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth import Scope, hash_token, new_token_value
+from app.auth import Scope, hash_token, new_token_value, unbindable_scopes
 from app.config import Settings, get_settings
 from app.db import utcnow
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed, field_error
 from app.organisations.service import get_organisation
 from app.tokens.models import ApiToken
 
@@ -30,6 +30,18 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """Store a new token; returns the row and the plain token, which is not kept. Hashed
     under ``settings``' key (the app's), else the environment's."""
+    scopes = [Scope(s) for s in scopes]
+    if system := unbindable_scopes(scopes, organisation):
+        raise ValidationFailed(
+            "A token bound to an organisation may hold only returns:write and read.",
+            errors=[
+                field_error(
+                    ("scopes",),
+                    f"{', '.join(system)} act on the whole system and cannot be bound to "
+                    f"organisation {organisation}",
+                )
+            ],
+        )
     if organisation is not None:
         get_organisation(session, code=organisation)
     value = new_token_value()

@@ -106,3 +106,35 @@ def test_the_command_line_creates_lists_and_revokes(
         assert cli.main(["token", "create", "--name", "x", "--scopes", "returns:write"]) == 2
     finally:
         get_settings.cache_clear()
+
+
+def test_a_bound_token_stored_with_system_scopes_acts_without_them(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    """Whatever the table holds (a row written by hand, a restore from before the rule), a
+    bound token never acts as admin or planner, nor reads beyond its organisation."""
+    from app.auth import hash_token
+
+    value = "wf_bound-admin-written-by-hand"
+    session.add(
+        ApiToken(
+            id="handmade",
+            name="bound admin",
+            token_hash=hash_token(value, settings),
+            scopes="admin plans:write read",
+            organisation_code="RHM",
+        )
+    )
+    session.commit()
+    headers = bearer(value)
+    assert client.get("/v1/tokens", headers=headers).status_code == 403
+    created = client.post("/v1/tokens", json={"name": "x", "scopes": ["admin"]}, headers=headers)
+    assert created.status_code == 403
+    assert (
+        client.post(
+            "/v1/plans", json={"start": "2024-03", "months": 1}, headers=headers
+        ).status_code
+        == 403
+    )
+    assert client.get("/v1/metrics?level=system", headers=headers).status_code == 403
+    assert client.get("/v1/metrics?level=organisation&code=RHM", headers=headers).status_code == 200

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,43 @@ async def send_problem(send: Send, error: ServiceUnavailable, path: str) -> None
     await send({"type": "http.response.body", "body": body})
 
 
+class Lease:
+    """A request's place among the ``limit``: held while it works, set aside while it only
+    waits (for a plan to be solved), so that waiting requests do not shut others out."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self.slots = slots
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+    async def take_back(self) -> None:
+        if not self.held:
+            await self.slots.acquire()
+            self.held = True
+
+
+_lease: ContextVar[Lease | None] = ContextVar("admission_lease", default=None)
+
+
+@contextlib.asynccontextmanager
+async def set_aside() -> AsyncIterator[None]:
+    """Give the current request's place back while it waits for work done elsewhere,
+    and take it back (waiting in turn) before it goes on; no-op outside the limit."""
+    lease = _lease.get()
+    if lease is None:
+        yield
+        return
+    lease.release()
+    try:
+        yield
+    finally:
+        await lease.take_back()
+
+
 class AdmissionLimit:
     """At most ``limit`` requests in the app at once; others queue, then 503 quickly."""
 
@@ -117,10 +155,13 @@ class AdmissionLimit:
             )
             await send_problem(send, error, scope["path"])
             return
+        lease = Lease(slots)
+        token = _lease.set(lease)
         try:
             await self.app(scope, receive, send)
         finally:
-            slots.release()
+            _lease.reset(token)
+            lease.release()
 
     async def _admit(self, slots: asyncio.Semaphore) -> bool:
         if not slots.locked():

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app import admission
 from app.auth import Principal, Scope
 from app.config import Settings
 from app.db import begin_write
@@ -83,7 +84,9 @@ async def submit_plans(
                 "failed. Try again shortly."
             ) from refused
     if wait_s > 0:
-        await wait_for_plans(session, batch.plan_ids, futures=futures, timeout=wait_s)
+        # Only waiting: the request's place among those served at once goes to others.
+        async with admission.set_aside():
+            await wait_for_plans(session, batch.plan_ids, futures=futures, timeout=wait_s)
     return batch
 
 
@@ -140,4 +143,5 @@ def all_ended(session: Session, plan_ids: Sequence[str]) -> bool:
         .select_from(Plan)
         .where(Plan.id.in_(plan_ids), Plan.state.in_([PlanState.QUEUED, PlanState.RUNNING]))
     )
+    session.commit()  # nothing written: ends the read, so no connection is held while waiting
     return not pending

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.admission import AdmissionLimit, set_aside
 
@@ -14,7 +14,7 @@ def _scope(path: str) -> dict[str, Any]:
     return {"type": "http", "path": path, "method": "GET", "headers": []}
 
 
-async def _receive() -> dict[str, Any]:
+async def _receive() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
@@ -22,7 +22,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.status: int | None = None
 
-    async def __call__(self, message: dict[str, Any]) -> None:
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
 

@@ -57,6 +57,10 @@ def matches(if_none_match: str | None, tag: str) -> bool:
     return "*" in candidates or tag in candidates
 
 
+def _validators(tag: str) -> list[tuple[bytes, bytes]]:
+    return [(b"etag", tag.encode()), CACHE_CONTROL, VARY]
+
+
 def bearer_token(headers: Headers) -> str | None:
     scheme, _, value = headers.get("authorization", "").partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
@@ -94,15 +98,19 @@ class MeasureCache:
         if tag is None:
             await self.app(scope, receive, send)
             return
-        if matches(headers.get("if-none-match"), tag):
-            await self._send(send, 304, [(b"etag", tag.encode()), CACHE_CONTROL, VARY], b"")
-            return
+        # Only an answer the app gave (a 200 to this token, for this request, at this
+        # version) is repeated or confirmed by a 304: a request the app would refuse (a bad
+        # parameter, a scope the token lacks) goes to the app whatever If-None-Match says.
+        not_modified = matches(headers.get("if-none-match"), tag)
         cached = self.entries.get(tag)
         if cached is not None:
             self.entries.move_to_end(tag)
-            await self._send(send, 200, *cached)
+            if not_modified:
+                await self._send(send, 304, _validators(tag), b"")
+            else:
+                await self._send(send, 200, *cached)
             return
-        await self.app(scope, receive, self._keeping(send, tag))
+        await self.app(scope, receive, self._keeping(send, tag, not_modified=not_modified))
 
     def _tag(self, scope: Scope, token: str) -> str | None:
         sessions: sessionmaker[Session] = scope["app"].state.sessionmaker
@@ -117,32 +125,34 @@ class MeasureCache:
             version=version, path=scope["path"], query=query, token_id=principal.token_id
         )
 
-    def _keeping(self, send: Send, tag: str) -> Send:
-        """``send``, tagging a 200 and keeping its body when it is small enough."""
+    def _keeping(self, send: Send, tag: str, *, not_modified: bool) -> Send:
+        """``send``, tagging a 200 and keeping its body when it is small enough; a 200 whose
+        tag the client already holds goes out as a 304."""
         kept: list[tuple[bytes, bytes]] | None = None
+        ok = False
         body: list[bytes] = []
         size = 0
 
         async def wrapper(message: Message) -> None:
-            nonlocal kept, size
+            nonlocal kept, ok, size
             if message["type"] == "http.response.start" and message["status"] == 200:
-                headers = [
-                    *message.get("headers", []),
-                    (b"etag", tag.encode()),
-                    CACHE_CONTROL,
-                    VARY,
-                ]
-                message = {**message, "headers": headers}
-                kept = headers
-            elif message["type"] == "http.response.body" and kept is not None:
+                ok = True
+                kept = [*message.get("headers", []), *_validators(tag)]
+                if not_modified:
+                    message = {**message, "status": 304, "headers": _validators(tag)}
+                else:
+                    message = {**message, "headers": kept}
+            elif message["type"] == "http.response.body" and ok:
                 chunk = message.get("body", b"")
                 size += len(chunk)
-                if size > self.max_entry_bytes:
+                if kept is not None and size > self.max_entry_bytes:
                     kept = None
-                else:
+                elif kept is not None:
                     body.append(chunk)
                     if not message.get("more_body", False):
                         self._store(tag, kept, b"".join(body))
+                if not_modified:
+                    message = {**message, "body": b""}
             await send(message)
 
         return wrapper

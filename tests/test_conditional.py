@@ -89,3 +89,48 @@ def test_no_token_no_tag(client: TestClient) -> None:
     answer = client.get("/v1/metrics", headers={"If-None-Match": "*"})
     assert answer.status_code == 401
     assert "etag" not in answer.headers
+
+
+@pytest.mark.parametrize("url", ["/v1/metrics?staff_group=%C2%A9", "/v1/metrics?period=1999-13"])
+def test_if_none_match_never_answers_for_a_request_the_app_refuses(
+    client: TestClient, url: str, reader_headers: dict[str, str]
+) -> None:
+    """``If-None-Match: *`` matches any tag; a request that is itself invalid still gets
+    its 422, not a 304 for an answer that never was."""
+    response = client.get(url, headers={**reader_headers, "If-None-Match": "*"})
+    assert response.status_code == 422, response.text
+
+
+def test_if_none_match_never_answers_for_a_token_the_app_refuses(
+    client: TestClient, make_token: Callable[..., str], writer_headers: Headers
+) -> None:
+    """A token bound to RHM may not read the system's measures: 403, with or without a
+    tag to match."""
+    submit(client, writer_headers("RHM"), "2024-03")
+    bound = bearer(make_token("read", organisation="RHM"))
+    for extra in ({}, {"If-None-Match": "*"}):
+        response = client.get("/v1/metrics", headers={**bound, **extra})
+        assert response.status_code == 403, response.text
+
+
+def test_a_match_is_confirmed_without_the_cache_too(
+    client: TestClient, writer_headers: Headers, reader_headers: dict[str, str]
+) -> None:
+    """With the answer no longer kept (evicted, or the cache off), a matching tag still
+    gets 304, once the app has answered 200 for it."""
+    submit(client, writer_headers("RHM"), "2024-03")
+    first = client.get("/v1/metrics", headers=reader_headers)
+    tag = first.headers["etag"]
+    cache = next(m for m in _middlewares(client) if hasattr(m, "entries"))
+    cache.entries.clear()
+    again = client.get("/v1/metrics", headers={**reader_headers, "If-None-Match": tag})
+    assert again.status_code == 304
+    assert again.content == b""
+
+
+def _middlewares(client: TestClient) -> list[Any]:
+    found, app = [], client.app.middleware_stack  # type: ignore[attr-defined]
+    while app is not None:
+        found.append(app)
+        app = getattr(app, "app", None)
+    return found

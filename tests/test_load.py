@@ -178,7 +178,12 @@ def test_an_hr_feed_amends_while_a_plan_is_requested(
             "PUT",
             "/v1/organisations/RHM/returns/2024-03",
             hr,
-            {"amendment_reason": f"late leavers {n}", "lines": [line(leavers_wte=11 + n)]},
+            # One staff group's lines standing for the whole return.
+            {
+                "amendment_reason": f"late leavers {n}",
+                "replace_all": True,
+                "lines": [line(leavers_wte=11 + n)],
+            },
         )
         for n in range(8)
     ]

@@ -55,6 +55,8 @@ UI_OWN_ORGANISATION = expect("3xx", "2xx", "2xx", "2xx", "403", "2xx")
 UI_OTHER_ORGANISATION = expect("3xx", "2xx", "403", "403", "403", "2xx")
 UI_PLAN_READ = expect("3xx", "2xx", "403", "403", "2xx", "2xx")
 UI_PLAN_WRITE = expect("3xx", "403", "403", "403", "3xx", "403")
+# The front door leads everyone to the pages, which then ask for a token.
+TO_THE_PAGES = expect("3xx", "3xx", "3xx", "3xx", "3xx", "3xx")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ TABLE: tuple[Call, ...] = (
     Call("GET", "/docs", "/docs", EVERYONE),
     Call("GET", "/docs/oauth2-redirect", "/docs/oauth2-redirect", EVERYONE),
     Call("GET", "/redoc", "/redoc", EVERYONE),
+    Call("GET", "/", "/", TO_THE_PAGES),
     # Reference data.
     Call("GET", "/v1/staff-groups", "/v1/staff-groups", ANY_TOKEN),
     Call("GET", "/v1/organisations", "/v1/organisations?place=Portsmouth", ANY_TOKEN),
@@ -250,6 +253,7 @@ TABLE: tuple[Call, ...] = (
         PLAN_WRITE,
         json={"base": PLAN, "grid": {"agency_reduction": [0.1]}},
     ),
+    Call("GET", "/v1/plans/sweeps", "/v1/plans/sweeps", PLAN_READ),
     Call("GET", "/v1/plans/sweeps/{sweep_id}", "/v1/plans/sweeps/{sweep}", PLAN_READ),
     # The browser's pages, signed in by cookie.
     Call("GET", "/ui/sign-in", "/ui/sign-in", EVERYONE),

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +16,9 @@ from app.auth import Scope
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import AppError
+
+if TYPE_CHECKING:
+    from app.plans.schemas import PlanRead
 
 
 def _session_factory() -> sessionmaker[Session]:
@@ -159,26 +163,52 @@ def plan(args: argparse.Namespace) -> int:
     print(read.message or "")
     if read.synthetic_data:
         print("Built from synthetic demo returns: not real organisations' data.")
-    if read.cost is not None:
-        table = [
-            ("bank", read.cost.bank),
-            ("travel", read.cost.travel),
-            ("agency", read.cost.agency),
-            ("unfilled penalty", read.cost.unfilled_penalty),
-            ("total", read.cost.total),
-            ("do nothing", read.do_nothing_cost or 0.0),
-            ("saving", read.saving or 0.0),
-        ]
-        for label, value in table:
-            print(f"  {label:<18} £{value:>16,.0f}")
+    _print_costs(read)
     for name, target in (read.targets or {}).items():
-        state = "met" if target.met else f"short by {target.shortfall:g}"
+        state = (
+            "met"
+            if target.met
+            else f"short by up to {target.shortfall:g} in {len(target.months_short)} month(s)"
+        )
         print(
             f"  target {name:<18} required {target.required:>14,.4f}"
             f"  achieved {target.achieved:>14,.4f}  {state}"
         )
+    for lever in (read.gap_levers or [])[:5]:
+        print(f"  to close the gap: {lever.description}")
     print(f"wrote {allocations} and {workbook}")
     return 0 if read.state == "finished" else 1
+
+
+def _print_costs(read: PlanRead) -> None:
+    """Cash, unfilled posts and the penalty, each beside doing nothing and named for what
+    it is: the penalty is a price on empty posts, not money."""
+    cost, nothing = read.cost, read.do_nothing
+    if cost is None:
+        return
+    print(f"  {'':<28} {'plan':>16} {'doing nothing':>16} {'difference':>16}")
+    rows = [
+        ("cash cost (GBP)", cost.cash, nothing.cash if nothing else None),
+        (
+            "unfilled posts (WTE-months)",
+            cost.unfilled_wte_months,
+            nothing.unfilled_wte_months if nothing else None,
+        ),
+        (
+            "unfilled penalty (not money)",
+            cost.unfilled_penalty,
+            nothing.unfilled_penalty if nothing else None,
+        ),
+    ]
+    for label, planned, baseline in rows:
+        plan_text = f"{planned:>16,.0f}" if planned is not None else f"{'-':>16}"
+        nothing_text = f"{baseline:>16,.0f}" if baseline is not None else f"{'-':>16}"
+        difference = (
+            f"{planned - baseline:>+16,.0f}"
+            if planned is not None and baseline is not None
+            else f"{'-':>16}"
+        )
+        print(f"  {label:<28} {plan_text} {nothing_text} {difference}")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """The optimiser's input: plain, frozen data, checked before any model is built.
 
-Symbols follow ``optimiser-model.md``: a unit is one organisation's staff group ``(o, g)``;
-month ``t`` runs from 1 (the start) to ``H``.
+Symbols follow ``docs/model.md``: a unit is one organisation's staff group ``(o, g)``;
+month ``t`` runs from 1 (the start) to ``H``; month ``s <= 0`` is before the horizon,
+``s = 0`` being the base month whose return gives the starting state.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 MAX_MONTHS = 120
+# The target month t* may lie beyond the horizon, by as much as another longest horizon.
+MAX_TARGET_MONTH = 2 * MAX_MONTHS
+HISTORY_MONTHS = 12  # s = -11..0
 PERIOD_LENGTH = 7
 
 
@@ -63,7 +67,7 @@ class Pool:
 @dataclass(frozen=True)
 class Targets:
     nursing_capacity_growth: float = 0.05  # gamma
-    target_month: int | None = None  # t*, 1..H; None means H
+    target_month: int | None = None  # t*, from 1, may be beyond H; None means H
     turnover_target: float = 0.12  # tau
     agency_reduction: float | None = None  # alpha; None: no agency ceiling
     min_fill_rate: float | None = None  # f
@@ -101,6 +105,15 @@ class Reach:
 
 
 @dataclass(frozen=True)
+class HistoryMonth:
+    """The system's figures of one month before the horizon (the plan's units only)."""
+
+    month: int  # s: 0 the base month, -1 the month before it, down to -11
+    leavers_wte: float  # Lh[s]
+    staff_in_post_wte: float  # Sh[s]
+
+
+@dataclass(frozen=True)
 class Problem:
     start: str  # YYYY-MM of t = 1
     months: int  # H
@@ -111,6 +124,9 @@ class Problem:
     targets: Targets = field(default_factory=Targets)
     reach: Reach = field(default_factory=Reach)
     pipeline_factor: float = 1.0
+    # The months before the horizon that the rolling turnover window reaches back into;
+    # a month left out had no return, and is left out of both sides of the window.
+    history: tuple[HistoryMonth, ...] = ()
 
     @property
     def target_month(self) -> int:
@@ -141,6 +157,7 @@ _NESTED: dict[str, Any] = {
     "pools": Pool,
     "targets": Targets,
     "reach": Reach,
+    "history": HistoryMonth,
 }
 
 
@@ -274,11 +291,17 @@ def validate(problem: Problem) -> None:
     number("targets.nursing_capacity_growth", goals.nursing_capacity_growth, -0.5, 1)
     number("targets.turnover_target", goals.turnover_target, 0, 1)
     if goals.target_month is not None and (
-        not isinstance(goals.target_month, int) or not 1 <= goals.target_month <= problem.months
+        not isinstance(goals.target_month, int)
+        or isinstance(goals.target_month, bool)
+        or not 1 <= goals.target_month <= MAX_TARGET_MONTH
     ):
         errors.append(
-            ("targets.target_month", f"must be a month of the horizon, 1 to {problem.months}")
+            (
+                "targets.target_month",
+                f"must be a month from 1 to {MAX_TARGET_MONTH} (it may lie beyond the horizon)",
+            )
         )
+    _validate_history(problem, number, errors)
     for name in ("agency_reduction", "min_fill_rate", "temporary_staffing_cap"):
         value = getattr(goals, name)
         if value is not None:
@@ -297,3 +320,22 @@ def validate(problem: Problem) -> None:
             regions_of.setdefault(place, i)
     if errors:
         raise ProblemError(errors)
+
+
+def _validate_history(problem: Problem, number: Any, errors: list[tuple[str, str]]) -> None:
+    """Each history month once, from -11 to 0, with finite non-negative figures."""
+    seen: set[int] = set()
+    for i, month in enumerate(problem.history):
+        p = f"history[{i}]"
+        if (
+            not isinstance(month.month, int)
+            or isinstance(month.month, bool)
+            or not -(HISTORY_MONTHS - 1) <= month.month <= 0
+        ):
+            errors.append((f"{p}.month", f"must be from {1 - HISTORY_MONTHS} to 0"))
+        elif month.month in seen:
+            errors.append((f"{p}.month", f"month {month.month} is repeated"))
+        else:
+            seen.add(month.month)
+        number(f"{p}.leavers_wte", month.leavers_wte, 0, 1e8)
+        number(f"{p}.staff_in_post_wte", month.staff_in_post_wte, 0, 1e8)

@@ -118,11 +118,22 @@ def test_a_small_system_gets_the_plan_worked_out_by_hand(
         "bank": 1200.0,
         "travel": 100.0,
         "agency": 600.0,
+        "cash": 1900.0,
         "unfilled_penalty": 0.0,
+        "unfilled_wte_months": 0.0,
         "total": 1900.0,
     }
     assert plan["do_nothing_cost"] == 3000.0
+    assert plan["do_nothing"]["cash"] == 3000.0
+    assert plan["versus_do_nothing"] == {
+        "cash_difference": -1100.0,
+        "unfilled_wte_months_avoided": 0.0,
+        "penalty_avoided": 0.0,
+    }
     assert plan["saving"] == 1100.0
+    assert plan["prices_unit"] == "GBP"
+    assert plan["pool_shortfall_prices"] == []
+    assert plan["gap_levers"] == []
     allocations = {(a["organisation"], a["wte"], a["cost"]) for a in plan["allocations"]}
     assert allocations == {("RHM", 10.0, 1000.0), ("RHU", 2.0, 300.0)}
     assert plan["pool_shadow_prices"] == [{"pool": "T-NURSE", "period": "2024-03", "value": 50.0}]
@@ -354,7 +365,8 @@ def test_plans_left_by_a_dead_process_are_failed_or_requeued_at_start_up(
             "/scenario/turnover_target",
         ),
         (
-            {"start": "2024-03", "months": 2, "scenario": {"target_period": "2024-09"}},
+            # before the start (after the horizon is allowed: the trajectory ends part-way)
+            {"start": "2024-03", "months": 2, "scenario": {"target_period": "2024-01"}},
             "/scenario/target_period",
         ),
         ({"start": "2024-03", "months": 1, "scenario": {"colour": "blue"}}, "/scenario/colour"),
@@ -467,7 +479,10 @@ def test_the_command_line_plans_and_writes_csv_and_excel(
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "optimal" in captured.out
-    assert "£           1,900" in captured.out
+    cash = next(line for line in captured.out.splitlines() if "cash cost (GBP)" in line)
+    assert cash.split()[3:] == ["1,900", "3,000", "-1,100"]
+    assert "unfilled penalty (not money)" in captured.out
+    assert "saving" not in captured.out.lower()
     assert "done in" in captured.err
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert len(files) == 2

@@ -48,6 +48,7 @@ def gap_levers(
             time_limit_s=remaining,
             threads=threads,
             stages=1,
+            basis=outcome.basis,
         )
         if moved.status is not SolveStatus.OPTIMAL or moved.shortfall is None:
             continue

@@ -7,6 +7,14 @@ changed in place between them: the objective becomes the cost, and the shortfall
 at its least, either by fixing every slack at zero (when the targets are all reachable)
 or by one extra row ``Σ slack <= best·(1 + 1e-9) + 1e-7``. HiGHS keeps its simplex
 basis across the change, so the cost stage starts from the shortfall stage's vertex.
+
+By simplex, the shortfall stage alone is slow to solve from scratch: its objective
+prices only the slacks, so most vertices tie and the simplex wanders among them. So the
+model is first solved with a weighted objective, ``cost + M·Σ slack`` (``WARM_START_
+WEIGHT`` times the dearest cost), whose vertex is nearly always already a least-shortfall
+one; the shortfall stage then starts from that basis and usually finishes at once. The
+weighted solve is only a starting point: the two stages that follow are exact whatever
+its weight, so the plan does not depend on it.
 Solution values and the duals of both stages are returned; ``solve`` reads them back.
 """
 
@@ -33,12 +41,12 @@ SHORTFALL_ABSOLUTE_ROOM = 1e-7
 # the cost stage then fixes every slack at 0.
 ZERO_SHORTFALL_PER_WTE = 1e-9
 
-# From this many columns HiGHS solves by its HiPO interior point rather than by dual
-# simplex, and stops at the interior optimum without a crossover to a vertex: the duals
-# are then those of the interior solution, still optimal duals of the same LP. The
-# measurements behind the threshold are in docs/optimiser.md.
+# From this many columns HiGHS solves the shortfall stage by its HiPO interior point
+# rather than by dual simplex, crossing over to a vertex from which the cost stage goes
+# on by dual simplex. The measurements behind the threshold are in docs/optimiser.md.
 INTERIOR_POINT_FROM = 60_000
 METHODS = ("simplex", "ipm", "hipo")
+WARM_START_WEIGHT = 100.0
 
 
 @dataclass(kw_only=True)
@@ -56,6 +64,8 @@ class SolverRun:
     reason: str = ""
     # HiGHS's simplex and interior-point iterations over both stages: which method ran.
     iterations: tuple[int, int] = (0, 0)
+    # The simplex basis at the end of the shortfall stage, to start a like model from.
+    basis: Any = None
 
 
 def highs_version() -> str:
@@ -71,24 +81,35 @@ def shortfall_ceiling(best: float) -> float:
     return best * (1 + SHORTFALL_RELATIVE_ROOM) + SHORTFALL_ABSOLUTE_ROOM
 
 
-def _highs(model: lp.Model, *, time_limit_s: float, threads: int, method: str) -> Any:
-    """A HiGHS object holding the model with the shortfall stage's objective, or None
-    when HiGHS refuses it. ``method`` is one of ``METHODS`` or ``auto`` (HiPO from
-    ``INTERIOR_POINT_FROM`` columns, simplex below)."""
-    highs = highspy.Highs()  # type: ignore[no-untyped-call]
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("time_limit", max(1e-3, float(time_limit_s)))
-    highs.setOptionValue("threads", int(threads))
+def resolve_method(model: lp.Model, method: str) -> str:
+    """``method``, or for ``auto`` HiPO from ``INTERIOR_POINT_FROM`` columns and simplex
+    below."""
     if method == "auto":
         method = "hipo" if model.layout.count >= INTERIOR_POINT_FROM else "simplex"
     if method not in METHODS:
         raise ValueError(f"unknown method '{method}': one of {', '.join(METHODS)} or auto")
+    return method
+
+
+def warm_start_cost(model: lp.Model) -> FloatArray:
+    """``cost + M·Σ slack``, M ``WARM_START_WEIGHT`` times the dearest cost."""
+    weight = WARM_START_WEIGHT * max(1.0, float(model.cost.max(initial=0.0)))
+    return model.cost + weight * model.shortfall_cost
+
+
+def _highs(
+    model: lp.Model, *, time_limit_s: float, threads: int, method: str, cost: FloatArray
+) -> Any:
+    """A HiGHS object holding the model with objective ``cost``, or None when HiGHS
+    refuses it. ``method`` is one of ``METHODS``."""
+    highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("time_limit", max(1e-3, float(time_limit_s)))
+    highs.setOptionValue("threads", int(threads))
     highs.setOptionValue("solver", method)
-    if method == "hipo":
-        highs.setOptionValue("run_crossover", "off")
-    if method == "simplex":
-        # Devex pricing: faster than HiGHS's default on these LPs (docs/optimiser.md).
-        highs.setOptionValue("simplex_dual_edge_weight_strategy", 1)
+    # Devex pricing: faster than HiGHS's default on these LPs (docs/optimiser.md); it is
+    # the simplex of the cost stage too when the shortfall stage ran an interior point.
+    highs.setOptionValue("simplex_dual_edge_weight_strategy", 1)
     num_col, num_row = model.layout.count, model.num_rows
     status = highs.passModel(
         num_col,
@@ -97,7 +118,7 @@ def _highs(model: lp.Model, *, time_limit_s: float, threads: int, method: str) -
         1,  # column-wise matrix
         1,  # minimise
         0.0,
-        model.shortfall_cost,
+        cost,
         model.col_lower,
         model.col_upper,
         model.row_lower,
@@ -117,20 +138,46 @@ def run_highs(
     threads: int,
     method: str = "auto",
     stages: int = 2,
+    basis: Any = None,
 ) -> SolverRun:
     """Both stages on one HiGHS object, from the model's arrays in one ``passModel`` call
     (no files); ``stages=1`` stops after the shortfall stage. The time limit is for the
-    whole."""
+    whole (HiGHS counts its run time over every run of the same object). ``basis``, from
+    an earlier run of a model of the same shape, starts the shortfall stage in place of
+    the weighted solve."""
     started = time.perf_counter()
-    highs = _highs(model, time_limit_s=time_limit_s, threads=threads, method=method)
+    method = resolve_method(model, method)
+    warm = method == "simplex" and len(model.layout.slacks) > 0 and basis is None
+    highs = _highs(
+        model,
+        time_limit_s=time_limit_s,
+        threads=threads,
+        method=method,
+        cost=warm_start_cost(model) if warm else model.shortfall_cost,
+    )
     if highs is None:
         return SolverRun(
             status=SolveStatus.ERROR, solver=highs_version(), reason="HiGHS refused the model"
         )
+    everything = np.arange(model.layout.count, dtype=np.int32)
+    warm_iterations = (0, 0)
+    if basis is not None and method == "simplex":
+        highs.setBasis(basis)
+    if warm:
+        highs.run()
+        info = highs.getInfo()
+        warm_iterations = (info.simplex_iteration_count, info.ipm_iteration_count)
+        highs.changeColsCost(model.layout.count, everything, model.shortfall_cost)
     highs.run()
     first = _read(highs, model, time_limit_s)
+    first.iterations = (
+        first.iterations[0] + warm_iterations[0],
+        first.iterations[1] + warm_iterations[1],
+    )
     first.shortfall, first.shortfall_duals = first.objective, first.cost_duals
     first.objective = first.cost_duals = None
+    if first.status is SolveStatus.OPTIMAL and method == "simplex":
+        first.basis = highs.getBasis()
     if first.status is not SolveStatus.OPTIMAL or stages == 1:
         first.solve_s = time.perf_counter() - started
         if first.values is not None and first.shortfall is not None:
@@ -138,15 +185,16 @@ def run_highs(
         return first
     assert first.shortfall is not None
     _hold_shortfall(highs, model, first.shortfall)
-    highs.changeColsCost(
-        model.layout.count, np.arange(model.layout.count, dtype=np.int32), model.cost
-    )
-    remaining = time_limit_s - (time.perf_counter() - started)
-    highs.setOptionValue("time_limit", max(1e-3, remaining))
+    highs.changeColsCost(model.layout.count, everything, model.cost)
+    # An interior point cannot solve the cost stage: held at its least, the shortfall
+    # leaves the feasible set no interior. Its crossover has given a vertex, from which
+    # the dual simplex goes on.
+    highs.setOptionValue("solver", "simplex")
     highs.run()
     second = _read(highs, model, time_limit_s)
     second.solve_s = time.perf_counter() - started
     second.shortfall, second.shortfall_duals = first.shortfall, first.shortfall_duals
+    second.basis = first.basis
     second.iterations = (
         first.iterations[0] + second.iterations[0],
         first.iterations[1] + second.iterations[1],

@@ -328,7 +328,7 @@ def read_pool_prices(
     if rows is None:
         return []
     pools = [p.code for p in model.problem.pools]
-    prices = np.maximum(0.0, -rows).reshape(len(pools), model.layout.months)
+    prices = np.maximum(0.0, -rows).reshape(len(pools), model.layout.months) + 0.0  # no -0.0
     names = periods(model)
     return [
         {"pool": pools[p], "period": names[t], "value": round(float(prices[p, t]), digits)}

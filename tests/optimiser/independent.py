@@ -166,9 +166,9 @@ def _units(problem: Problem, model: _Lp, units: list[Any], groups: dict[str, Any
             )
             bank = _bank(problem, model, *k, t)
             cover = {c[("S", *k, t)]: -1.0, c[("a", *k, t)]: -1.0, c[("u", *k, t)]: -1.0}
-            cover.update({j: -1.0 for j in bank})
+            cover.update(dict.fromkeys(bank, -1.0))
             model.ub.append((cover, -E))
-            temporary = {c[("a", *k, t)]: 1.0, **{j: 1.0 for j in bank}}
+            temporary = {c[("a", *k, t)]: 1.0, **dict.fromkeys(bank, 1.0)}
             f = problem.targets.min_fill_rate
             if f is not None:
                 model.ub.append(

@@ -90,16 +90,46 @@ def openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _solve_with_progress(database_url: str, plan_id: str) -> None:
+    """Solve the plan here, with a progress line on standard error."""
+    import threading
+    import time
+
+    from app.plans.worker import run_plan
+
+    started = time.perf_counter()
+    done = threading.Event()
+
+    def progress() -> None:
+        while not done.wait(0.5):
+            print(
+                f"\rplan {plan_id}: solving ... {time.perf_counter() - started:5.1f} s",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    ticker = threading.Thread(target=progress, daemon=True)
+    ticker.start()
+    try:
+        run_plan(database_url, plan_id)
+    finally:
+        done.set()
+        ticker.join()
+    print(
+        f"\rplan {plan_id}: done in {time.perf_counter() - started:.1f} s{' ' * 20}",
+        file=sys.stderr,
+    )
+
+
 def plan(args: argparse.Namespace) -> int:
     """Request a plan as the command line, solve it here with a progress line, and write
     its allocations (CSV) and workbook (Excel)."""
-    import threading
-    import time
 
     from app.auth import Principal
     from app.plans import export, service
     from app.plans.schemas import PlanRequest, Scenario
-    from app.plans.worker import process_identity, run_plan
+    from app.plans.worker import process_identity
     from app.returns import csv_io
 
     settings = get_settings()
@@ -125,29 +155,7 @@ def plan(args: argparse.Namespace) -> int:
             owner=process_identity(),
         ).id
 
-    started = time.perf_counter()
-    done = threading.Event()
-
-    def progress() -> None:
-        while not done.wait(0.5):
-            print(
-                f"\rplan {plan_id}: solving ... {time.perf_counter() - started:5.1f} s",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    ticker = threading.Thread(target=progress, daemon=True)
-    ticker.start()
-    try:
-        run_plan(settings.database_url, plan_id)
-    finally:
-        done.set()
-        ticker.join()
-    print(
-        f"\rplan {plan_id}: done in {time.perf_counter() - started:.1f} s{' ' * 20}",
-        file=sys.stderr,
-    )
+    _solve_with_progress(settings.database_url, plan_id)
 
     for session in session_scope(sessions):
         read = service.to_read(service.get_plan(session, plan_id=plan_id))

@@ -6,6 +6,10 @@ For each scale, one instance is generated with a fixed seed and solved twice:
   one ``passModel`` call, with the solution written back onto the PuLP model;
 - reference: the identical LP's arrays passed straight to ``highspy`` (no PuLP at all).
 
+Both solve the model's lexicographic objective the same way: the least target shortfall,
+then the least cost at it, on one HiGHS object changed in place between the two stages
+(``optimiser.solver``).
+
 It prints variables, rows, non-zeros, build and solve seconds (and the CPU seconds of the
 solve: on a shared machine a solve may get a fraction of a core), the peak memory (resident
 set) of the process that ran each, and
@@ -39,7 +43,8 @@ if sys.path and Path(sys.path[0]).resolve() == HERE:
 from optimiser.examples import generate  # noqa: E402
 from optimiser.model import build  # noqa: E402
 from optimiser.problem import Problem  # noqa: E402
-from optimiser.solve import run, run_highs, solve  # noqa: E402
+from optimiser.solve import solve  # noqa: E402
+from optimiser.solver import run, run_highs  # noqa: E402
 
 SCALES = {
     # name: organisations, pools, months (9 staff groups each)

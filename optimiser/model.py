@@ -29,7 +29,7 @@ import numpy as np
 import pulp
 from numpy.typing import NDArray
 
-from optimiser.problem import HISTORY_MONTHS, Problem
+from optimiser.problem import HISTORY_MONTHS, Problem, Unit
 
 INF = math.inf
 FloatArray = NDArray[np.float64]
@@ -294,37 +294,9 @@ def history_in_windows(problem: Problem) -> tuple[FloatArray, FloatArray, float 
     return leavers, staff, rate
 
 
-def _data(problem: Problem, *, pool_capacity_zero: bool = False) -> tuple[Layout, Data]:
-    months = problem.months
-    groups = {g.code: i for i, g in enumerate(problem.staff_groups)}
-    group_list = problem.staff_groups
-    place_index = {p: i for i, p in enumerate(place_names(problem))}
-    place_of_org = {o.code: place_index[o.place] for o in problem.organisations}
-
-    units = sorted(
-        (u for u in problem.units if u.establishment_wte > 0 or u.staff_in_post_wte > 0),
-        key=lambda u: (u.organisation, u.staff_group),
-    )
+def _layout(units: list[Unit], routes: _Routes, *, months: int, has_nursing: bool) -> Layout:
+    """The column order: S, L, a, u by unit and month; z, y; LS, SS; sN, sT."""
     n = len(units)
-    g_of = np.array([groups[u.staff_group] for u in units], dtype=np.int64)
-    e1 = np.array([u.establishment_wte for u in units], dtype=float)
-    s0 = np.array([u.staff_in_post_wte for u in units], dtype=float)
-    a0 = np.array([u.agency_wte for u in units], dtype=float)
-    b0 = np.array([u.bank_wte for u in units], dtype=float)
-    r = np.array([u.turnover_rate for u in units], dtype=float)
-    h = np.array([u.starters_per_month for u in units], dtype=float) * problem.pipeline_factor
-    eg = np.array([g.establishment_growth for g in group_list], dtype=float)[g_of]
-    beta = np.array([g.turnover_sensitivity for g in group_list], dtype=float)[g_of]
-    nursing = np.array([g.counts_as_nursing for g in group_list], dtype=bool)[g_of]
-
-    t = np.arange(months, dtype=float)
-    positive = e1 > 0
-    safe_e1 = np.where(positive, e1, 1.0)
-    v0 = np.where(positive, np.maximum(0.0, e1 - s0 - b0 - a0) / safe_e1, 0.0)
-    unit_place = np.array([place_of_org[u.organisation] for u in units], dtype=np.int64)
-    routes = _routes(problem, g_of, unit_place, pool_capacity_zero=pool_capacity_zero)
-
-    has_nursing = bool(nursing.any())
     block = n * months
     z0 = 4 * block
     y0 = z0 + len(routes.served) * months
@@ -332,8 +304,7 @@ def _data(problem: Problem, *, pool_capacity_zero: bool = False) -> tuple[Layout
     end = system0 + 2 * months
     s_nursing = end if has_nursing else -1
     s_turnover = end + (months if has_nursing else 0) if n else -1
-    count = end + (months if has_nursing else 0) + (months if n else 0)
-    layout = Layout(
+    return Layout(
         units=[(u.organisation, u.staff_group) for u in units],
         months=months,
         route_pool=routes.pool,
@@ -352,8 +323,40 @@ def _data(problem: Problem, *, pool_capacity_zero: bool = False) -> tuple[Layout
         system0=system0,
         s_nursing=s_nursing,
         s_turnover=s_turnover,
-        count=count,
+        count=end + (months if has_nursing else 0) + (months if n else 0),
     )
+
+
+def _data(problem: Problem, *, pool_capacity_zero: bool = False) -> tuple[Layout, Data]:
+    months = problem.months
+    groups = {g.code: i for i, g in enumerate(problem.staff_groups)}
+    group_list = problem.staff_groups
+    place_index = {p: i for i, p in enumerate(place_names(problem))}
+    place_of_org = {o.code: place_index[o.place] for o in problem.organisations}
+
+    units = sorted(
+        (u for u in problem.units if u.establishment_wte > 0 or u.staff_in_post_wte > 0),
+        key=lambda u: (u.organisation, u.staff_group),
+    )
+    g_of = np.array([groups[u.staff_group] for u in units], dtype=np.int64)
+    e1 = np.array([u.establishment_wte for u in units], dtype=float)
+    s0 = np.array([u.staff_in_post_wte for u in units], dtype=float)
+    a0 = np.array([u.agency_wte for u in units], dtype=float)
+    b0 = np.array([u.bank_wte for u in units], dtype=float)
+    r = np.array([u.turnover_rate for u in units], dtype=float)
+    h = np.array([u.starters_per_month for u in units], dtype=float) * problem.pipeline_factor
+    eg = np.array([g.establishment_growth for g in group_list], dtype=float)[g_of]
+    beta = np.array([g.turnover_sensitivity for g in group_list], dtype=float)[g_of]
+    nursing = np.array([g.counts_as_nursing for g in group_list], dtype=bool)[g_of]
+
+    t = np.arange(months, dtype=float)
+    positive = e1 > 0
+    safe_e1 = np.where(positive, e1, 1.0)
+    v0 = np.where(positive, np.maximum(0.0, e1 - s0 - b0 - a0) / safe_e1, 0.0)
+    unit_place = np.array([place_of_org[u.organisation] for u in units], dtype=np.int64)
+    routes = _routes(problem, g_of, unit_place, pool_capacity_zero=pool_capacity_zero)
+
+    layout = _layout(units, routes, months=months, has_nursing=bool(nursing.any()))
     targets = problem.targets
     c0 = float((s0 + b0 + a0)[nursing].sum())
     progress = trajectory_progress(months, problem.target_month)

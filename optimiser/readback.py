@@ -20,7 +20,7 @@ HUNDREDTHS = 100
 
 
 def _r(value: float) -> float:
-    return round(float(value), 2)
+    return round(float(value), 2) + 0.0  # + 0.0: never -0.0
 
 
 def periods(model: lp.Model) -> list[str]:

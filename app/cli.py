@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +16,10 @@ from app.auth import Scope
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import AppError
+
+if TYPE_CHECKING:
+    from app.plans.schemas import PlanRead
+    from app.plans.worker import ClaimRules
 
 
 def _session_factory() -> sessionmaker[Session]:
@@ -86,16 +91,46 @@ def openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _solve_with_progress(database_url: str, plan_id: str, *, rules: ClaimRules) -> None:
+    """Solve the plan here, with a progress line on standard error."""
+    import threading
+    import time
+
+    from app.plans.worker import run_plan
+
+    started = time.perf_counter()
+    done = threading.Event()
+
+    def progress() -> None:
+        while not done.wait(0.5):
+            print(
+                f"\rplan {plan_id}: solving ... {time.perf_counter() - started:5.1f} s",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    ticker = threading.Thread(target=progress, daemon=True)
+    ticker.start()
+    try:
+        run_plan(database_url, plan_id, rules=rules)
+    finally:
+        done.set()
+        ticker.join()
+    print(
+        f"\rplan {plan_id}: done in {time.perf_counter() - started:.1f} s{' ' * 20}",
+        file=sys.stderr,
+    )
+
+
 def plan(args: argparse.Namespace) -> int:
     """Request a plan as the command line, solve it here with a progress line, and write
     its allocations (CSV) and workbook (Excel)."""
-    import threading
-    import time
 
     from app.auth import Principal
     from app.plans import export, service
     from app.plans.schemas import PlanRequest, Scenario
-    from app.plans.worker import ClaimRules, process_identity, run_plan
+    from app.plans.worker import ClaimRules, process_identity
     from app.returns import csv_io
 
     settings = get_settings()
@@ -121,29 +156,7 @@ def plan(args: argparse.Namespace) -> int:
             owner=process_identity(),
         ).id
 
-    started = time.perf_counter()
-    done = threading.Event()
-
-    def progress() -> None:
-        while not done.wait(0.5):
-            print(
-                f"\rplan {plan_id}: solving ... {time.perf_counter() - started:5.1f} s",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    ticker = threading.Thread(target=progress, daemon=True)
-    ticker.start()
-    try:
-        run_plan(settings.database_url, plan_id, rules=ClaimRules.of(settings))
-    finally:
-        done.set()
-        ticker.join()
-    print(
-        f"\rplan {plan_id}: done in {time.perf_counter() - started:.1f} s{' ' * 20}",
-        file=sys.stderr,
-    )
+    _solve_with_progress(settings.database_url, plan_id, rules=ClaimRules.of(settings))
 
     for session in session_scope(sessions):
         read = service.to_read(service.get_plan(session, plan_id=plan_id))
@@ -160,26 +173,52 @@ def plan(args: argparse.Namespace) -> int:
     print(read.message or "")
     if read.synthetic_data:
         print("Built from synthetic demo returns: not real organisations' data.")
-    if read.cost is not None:
-        table = [
-            ("bank", read.cost.bank),
-            ("travel", read.cost.travel),
-            ("agency", read.cost.agency),
-            ("unfilled penalty", read.cost.unfilled_penalty),
-            ("total", read.cost.total),
-            ("do nothing", read.do_nothing_cost or 0.0),
-            ("saving", read.saving or 0.0),
-        ]
-        for label, value in table:
-            print(f"  {label:<18} £{value:>16,.0f}")
+    _print_costs(read)
     for name, target in (read.targets or {}).items():
-        state = "met" if target.met else f"short by {target.shortfall:g}"
+        state = (
+            "met"
+            if target.met
+            else f"short by up to {target.shortfall:g} in {len(target.months_short)} month(s)"
+        )
         print(
             f"  target {name:<18} required {target.required:>14,.4f}"
             f"  achieved {target.achieved:>14,.4f}  {state}"
         )
+    for lever in (read.gap_levers or [])[:5]:
+        print(f"  to close the gap: {lever.description}")
     print(f"wrote {allocations} and {workbook}")
     return 0 if read.state == "finished" else 1
+
+
+def _print_costs(read: PlanRead) -> None:
+    """Cash, unfilled posts and the penalty, each beside doing nothing and named for what
+    it is: the penalty is a price on empty posts, not money."""
+    cost, nothing = read.cost, read.do_nothing
+    if cost is None:
+        return
+    print(f"  {'':<28} {'plan':>16} {'doing nothing':>16} {'difference':>16}")
+    rows = [
+        ("cash cost (GBP)", cost.cash, nothing.cash if nothing else None),
+        (
+            "unfilled posts (WTE-months)",
+            cost.unfilled_wte_months,
+            nothing.unfilled_wte_months if nothing else None,
+        ),
+        (
+            "unfilled penalty (not money)",
+            cost.unfilled_penalty,
+            nothing.unfilled_penalty if nothing else None,
+        ),
+    ]
+    for label, planned, baseline in rows:
+        plan_text = f"{planned:>16,.0f}" if planned is not None else f"{'-':>16}"
+        nothing_text = f"{baseline:>16,.0f}" if baseline is not None else f"{'-':>16}"
+        difference = (
+            f"{planned - baseline:>+16,.0f}"
+            if planned is not None and baseline is not None
+            else f"{'-':>16}"
+        )
+        print(f"  {label:<28} {plan_text} {nothing_text} {difference}")
 
 
 def parser() -> argparse.ArgumentParser:

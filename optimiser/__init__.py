@@ -1,6 +1,7 @@
 """The bank allocation model: plain data in (``Problem``), plain data out (``PlanResult``)."""
 
 from optimiser.problem import (
+    HistoryMonth,
     Organisation,
     Pool,
     Problem,
@@ -15,6 +16,7 @@ from optimiser.result import PlanResult, SolveStatus
 from optimiser.solve import solve
 
 __all__ = [
+    "HistoryMonth",
     "Organisation",
     "PlanResult",
     "Pool",

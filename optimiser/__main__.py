@@ -74,11 +74,16 @@ def command_solve(args: argparse.Namespace) -> int:
     _write_csv(out / "allocations.csv", plan["allocations"])
     _write_csv(out / "projections.csv", plan["projections"])
     print(f"status: {plan['status']}: {plan['message']}")
-    if plan["cost"]:
+    cost, nothing = plan["cost"], plan["do_nothing"]
+    if cost:
         print(
-            f"cost: £{plan['cost']['total']:,.0f} "
-            f"(do nothing: £{plan['do_nothing_cost'] or 0:,.0f}, "
-            f"saving £{plan['saving'] or 0:,.0f})"
+            f"cash: £{cost['cash']:,.0f}; unfilled: {cost['unfilled_wte_months']:,.1f} "
+            f"WTE-months (penalty £{cost['unfilled_penalty']:,.0f}, not money)"
+        )
+    if nothing:
+        print(
+            f"doing nothing: cash £{nothing['cash']:,.0f}; unfilled: "
+            f"{nothing['unfilled_wte_months']:,.1f} WTE-months"
         )
     print(f"wrote {out / 'plan.json'}, {out / 'allocations.csv'}, {out / 'projections.csv'}")
     return 0 if plan["status"] in ("optimal", "targets_unreachable", "time_limit") else 1

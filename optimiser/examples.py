@@ -6,6 +6,7 @@ Generated, not real: sizes and costs are plausible for an NHS system, nothing mo
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from typing import Any
 
 import numpy as np
 
@@ -91,6 +92,30 @@ def generate(
         Organisation(code=f"ORG{i:04d}", place=places[i % len(places)])
         for i in range(organisations)
     )
+    units, bank_used = _units(orgs, chosen, rng)
+    pool_list = _pools(chosen, kinds, places, bank_used, pools=pools, seed=seed, rng=rng)
+    return Problem(
+        start="2024-04",
+        months=months,
+        organisations=orgs,
+        staff_groups=staff_groups,
+        units=tuple(units),
+        pools=tuple(pool_list),
+        targets=targets or Targets(agency_reduction=0.1),
+        reach=Reach(regions=regions),
+    )
+
+
+def example() -> Problem:
+    """A small system to try the command line with."""
+    return generate(organisations=4, pools=4, months=6, seed=1, groups=3)
+
+
+def _units(
+    orgs: tuple[Organisation, ...], chosen: Any, rng: np.random.Generator
+) -> tuple[list[Unit], dict[tuple[str, str], float]]:
+    """Each organisation's staff groups (a quarter left out), and the bank each place
+    uses in each group."""
     units = []
     bank_used: dict[tuple[str, str], float] = defaultdict(float)
     for organisation in orgs:
@@ -117,6 +142,20 @@ def generate(
                     bank_wte=bank,
                 )
             )
+    return units, bank_used
+
+
+def _pools(
+    chosen: Any,
+    kinds: list[tuple[str, tuple[str, ...]]],
+    places: tuple[str, ...],
+    bank_used: dict[tuple[str, str], float],
+    *,
+    pools: int,
+    seed: int,
+    rng: np.random.Generator,
+) -> list[Pool]:
+    """One pool per place and kind, sized at the bank its place uses plus 0 to 10%."""
     bank_cost = {code: bank for code, _n, bank, *_ in chosen}
     # Pools pay differently (rates, enhancements, overheads): -5% to +10% around the
     # group's bank rate, so that no two pools cost exactly the same.
@@ -137,18 +176,4 @@ def generate(
                 monthly_growth_rate=0.004,
             )
         )
-    return Problem(
-        start="2024-04",
-        months=months,
-        organisations=orgs,
-        staff_groups=staff_groups,
-        units=tuple(units),
-        pools=tuple(pool_list),
-        targets=targets or Targets(agency_reduction=0.1),
-        reach=Reach(regions=regions),
-    )
-
-
-def example() -> Problem:
-    """A small system to try the command line with."""
-    return generate(organisations=4, pools=4, months=6, seed=1, groups=3)
+    return pool_list

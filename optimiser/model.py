@@ -1,4 +1,4 @@
-"""The bank allocation LP of ``optimiser-model.md``, built with PuLP from NumPy arrays.
+"""The bank allocation LP of ``docs/model.md``, built with PuLP from NumPy arrays.
 
 Each constraint family is one ``add_<family>`` function whose docstring states its rows.
 A family computes its coefficients as arrays (``Rows``); ``build`` turns every row into a
@@ -12,9 +12,12 @@ place. ``y[p,g,d,t]`` is what pool ``p`` sends to staff group ``g`` in place ``d
 ``z[o,g,t]`` what organisation ``o`` receives; each (group, place, month) balances,
 ``Σ_p y = Σ_{o in d} z``. Every ``x`` gives such a ``y`` and ``z`` at the same cost, and
 every ``y`` and ``z`` split back into an ``x`` (``split_bank``), so the optimum and every
-dual are the spec's. The region bench instance has 543,000 ``x`` columns but 48,000
-``y`` and 61,000 ``z``; by HiGHS's IPX interior point it solves in 74 s where the ``x`` form took
-198 s (by dual simplex, 366 s against 578 s).
+dual are those of the model in ``x``. In the same way the system's leavers and staff in
+post of each month are carried once (``LS[t]``, ``SS[t]``), so that each month's rolling
+turnover row has 24 entries rather than two per unit and month of its window.
+
+There are two objectives (``docs/model.md``, "Objective"): ``shortfall_cost`` prices
+only the target slacks, ``cost`` only money and the unfilled penalty.
 """
 
 from __future__ import annotations
@@ -26,21 +29,11 @@ import numpy as np
 import pulp
 from numpy.typing import NDArray
 
-from optimiser.problem import Problem
+from optimiser.problem import HISTORY_MONTHS, Problem, Unit
 
 INF = math.inf
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-# The penalty per WTE of target slack: far above any cost a WTE-month can carry, so a
-# target is missed only when no allocation can meet it. No smaller M is provably enough:
-# the price of one more WTE of target can exceed any per-WTE-month cost (fewer leavers
-# come only from many WTE-months of fill), and near the edge of what is reachable it has
-# no bound. Measured on the HIOW bench instance with equal pool costs (targets out of
-# reach): M = 1x the dearest cost leaves the turnover target 65 WTE further short than
-# it need be, 100x (this) 1 WTE, 1,000x and above 0.002 WTE; and a smaller M does not
-# make the region instance solve (nor, within 120 s, does removing both target rows).
-TARGET_PENALTY_FACTOR = 100.0
 
 
 @dataclass
@@ -77,8 +70,9 @@ class Layout:
     u0: int
     z0: int
     y0: int
-    s_nursing: int  # column of sN, or -1
-    s_turnover: int  # column of sT, or -1
+    system0: int  # first column of LS[t], then SS[t]
+    s_nursing: int  # first column of sN[t], or -1 with no nursing unit
+    s_turnover: int  # first column of sT[t], or -1 with no unit
     count: int
 
     def block(self, start: int) -> IntArray:
@@ -109,6 +103,32 @@ class Layout:
         return np.arange(self.z0, self.z0 + n, dtype=np.int64).reshape(-1, self.months)
 
     @property
+    def system_leavers(self) -> IntArray:
+        return np.arange(self.system0, self.system0 + self.months, dtype=np.int64)
+
+    @property
+    def system_staff(self) -> IntArray:
+        return self.system_leavers + self.months
+
+    @property
+    def nursing_slack(self) -> IntArray:
+        """Columns of sN[t]; empty when no unit counts as nursing."""
+        if self.s_nursing < 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.arange(self.s_nursing, self.s_nursing + self.months, dtype=np.int64)
+
+    @property
+    def turnover_slack(self) -> IntArray:
+        """Columns of sT[t]; empty when there is no unit."""
+        if self.s_turnover < 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.arange(self.s_turnover, self.s_turnover + self.months, dtype=np.int64)
+
+    @property
+    def slacks(self) -> IntArray:
+        return np.concatenate([self.nursing_slack, self.turnover_slack])
+
+    @property
     def sent(self) -> IntArray:
         """Columns of y (bank sent along each route) as a (routes, months) array."""
         n = len(self.route_pool) * self.months
@@ -134,8 +154,13 @@ class Data:
     capacity: FloatArray  # cap[p, t]
     route_cost: FloatArray  # c[p] + k[place(p), d] per route
     route_travel: FloatArray  # k[place(p), d] per route
-    target_penalty: float
     baseline_nursing_capacity: float  # C0
+    progress: FloatArray  # min(1, t/t*) for t = 1..H
+    nursing_trajectory: FloatArray  # R_N[t] = C0·(1 + gamma·progress[t])
+    baseline_turnover: float  # r0, annual, over s = -11..0
+    turnover_trajectory: FloatArray  # R_T[t] = tau + max(0, r0 - tau)·(1 - progress[t])
+    history_leavers: FloatArray  # per t: Σ Lh[s] over the history months of t's window
+    history_staff: FloatArray  # per t: Σ Sh[s] likewise
 
 
 @dataclass
@@ -143,7 +168,8 @@ class Model:
     problem: Problem
     layout: Layout
     data: Data
-    cost: FloatArray
+    cost: FloatArray  # money and penalty: the cost stage's objective
+    shortfall_cost: FloatArray  # 1 on every target slack: the shortfall stage's objective
     col_lower: FloatArray
     col_upper: FloatArray
     families: list[Rows] = field(default_factory=list)
@@ -167,19 +193,151 @@ class Model:
         return len(self.a_value)
 
 
+@dataclass
+class _Routes:
+    """The sparse reach and cover of the pools: routes (p, g, d) and their balances."""
+
+    pool: IntArray
+    group: IntArray
+    place: IntArray
+    balance: IntArray
+    served: IntArray
+    served_balance: IntArray
+    balances: int
+    cost: FloatArray  # c[p] + k per route
+    travel: FloatArray  # k per route
+    capacity: FloatArray  # cap[p, t]
+
+
+def _routes(
+    problem: Problem, group_of_unit: IntArray, unit_place: IntArray, *, pool_capacity_zero: bool
+) -> _Routes:
+    """A route for each (pool, group, place) that some possible (pool, unit) pair uses; a
+    balance for each (group, place) that some route serves. Both sorted, so the rows are
+    stable. A pair is possible where the pool covers the group and reaches the place."""
+    months = problem.months
+    groups = {g.code: i for i, g in enumerate(problem.staff_groups)}
+    places = place_names(problem)
+    place_index = {p: i for i, p in enumerate(places)}
+    n_pools, n_places, n_groups = len(problem.pools), len(places), len(groups)
+    cover = np.zeros((n_pools, n_groups), dtype=bool)
+    for p, pool in enumerate(problem.pools):
+        for code in pool.covers:
+            cover[p, groups[code]] = True
+    reach = np.zeros((n_places, n_places), dtype=bool)
+    travel = np.zeros((n_places, n_places), dtype=float)
+    for i, a in enumerate(places):
+        for j, b in enumerate(places):
+            reach[i, j] = problem.reach.allowed(a, b)
+            travel[i, j] = problem.reach.cost(a, b)
+    pool_place = np.array([place_index[p.home_place] for p in problem.pools], dtype=np.int64)
+    if n_pools and len(group_of_unit):
+        possible = cover[:, group_of_unit] & reach[pool_place[:, None], unit_place[None, :]]
+        pairs_pool, pairs_unit = np.nonzero(possible)
+    else:
+        pairs_pool = pairs_unit = np.zeros(0, dtype=np.int64)
+    route_key = np.unique(
+        (pairs_pool * n_groups + group_of_unit[pairs_unit]) * n_places + unit_place[pairs_unit]
+    )
+    route_pool = route_key // (n_groups * n_places)
+    route_group = (route_key // n_places) % n_groups
+    route_place = route_key % n_places
+    balance_key, route_balance = np.unique(
+        route_group * n_places + route_place, return_inverse=True
+    )
+    served = np.unique(pairs_unit)
+    served_balance = np.searchsorted(
+        balance_key, group_of_unit[served] * n_places + unit_place[served]
+    )
+    pool_cost = np.array([p.cost_per_wte_month for p in problem.pools], dtype=float)
+    route_travel = travel[pool_place[route_pool], route_place] if n_pools else np.zeros(0)
+    capacity = (
+        np.array([p.capacity(months) for p in problem.pools], dtype=float).reshape(n_pools, months)
+        if n_pools
+        else np.zeros((0, months))
+    )
+    return _Routes(
+        pool=route_pool.astype(np.int64),
+        group=route_group.astype(np.int64),
+        place=route_place.astype(np.int64),
+        balance=route_balance.astype(np.int64).ravel(),
+        served=served.astype(np.int64),
+        served_balance=served_balance.astype(np.int64),
+        balances=len(balance_key),
+        cost=pool_cost[route_pool] + route_travel if n_pools else np.zeros(0),
+        travel=route_travel,
+        capacity=np.zeros_like(capacity) if pool_capacity_zero else capacity,
+    )
+
+
+def trajectory_progress(months: int, target_month: int) -> FloatArray:
+    """``min(1, t/t*)`` for t = 1..H: how far along its path a target is in each month."""
+    t = np.arange(1, months + 1, dtype=float)
+    return np.minimum(1.0, t / target_month)
+
+
+def history_in_windows(problem: Problem) -> tuple[FloatArray, FloatArray, float | None]:
+    """Per month t of the horizon, the history's leavers and staff in post that fall in
+    its window s = t-11..t (months s <= 0 only), and the rate r0 over s = -11..0 (None
+    without history). A month with no return is simply absent from both sums."""
+    months = problem.months
+    leavers, staff = np.zeros(months), np.zeros(months)
+    for month in problem.history:
+        # Month s lies in the windows of t = 1..s+11.
+        last = min(months, month.month + HISTORY_MONTHS - 1)
+        leavers[:last] += month.leavers_wte
+        staff[:last] += month.staff_in_post_wte
+    total_staff = sum(m.staff_in_post_wte for m in problem.history)
+    if total_staff <= 0:
+        return leavers, staff, None
+    rate = 12 * sum(m.leavers_wte for m in problem.history) / total_staff
+    return leavers, staff, rate
+
+
+def _layout(units: list[Unit], routes: _Routes, *, months: int, has_nursing: bool) -> Layout:
+    """The column order: S, L, a, u by unit and month; z, y; LS, SS; sN, sT."""
+    n = len(units)
+    block = n * months
+    z0 = 4 * block
+    y0 = z0 + len(routes.served) * months
+    system0 = y0 + len(routes.pool) * months
+    end = system0 + 2 * months
+    s_nursing = end if has_nursing else -1
+    s_turnover = end + (months if has_nursing else 0) if n else -1
+    return Layout(
+        units=[(u.organisation, u.staff_group) for u in units],
+        months=months,
+        route_pool=routes.pool,
+        route_group=routes.group,
+        route_place=routes.place,
+        route_balance=routes.balance,
+        served=routes.served,
+        served_balance=routes.served_balance,
+        balances=routes.balances,
+        s0=0,
+        l0=block,
+        a0=2 * block,
+        u0=3 * block,
+        z0=z0,
+        y0=y0,
+        system0=system0,
+        s_nursing=s_nursing,
+        s_turnover=s_turnover,
+        count=end + (months if has_nursing else 0) + (months if n else 0),
+    )
+
+
 def _data(problem: Problem, *, pool_capacity_zero: bool = False) -> tuple[Layout, Data]:
     months = problem.months
     groups = {g.code: i for i, g in enumerate(problem.staff_groups)}
     group_list = problem.staff_groups
-    places = place_names(problem)
-    place_index = {p: i for i, p in enumerate(places)}
+    place_index = {p: i for i, p in enumerate(place_names(problem))}
     place_of_org = {o.code: place_index[o.place] for o in problem.organisations}
 
     units = sorted(
         (u for u in problem.units if u.establishment_wte > 0 or u.staff_in_post_wte > 0),
         key=lambda u: (u.organisation, u.staff_group),
     )
-    n = len(units)
     g_of = np.array([groups[u.staff_group] for u in units], dtype=np.int64)
     e1 = np.array([u.establishment_wte for u in units], dtype=float)
     s0 = np.array([u.staff_in_post_wte for u in units], dtype=float)
@@ -189,111 +347,46 @@ def _data(problem: Problem, *, pool_capacity_zero: bool = False) -> tuple[Layout
     h = np.array([u.starters_per_month for u in units], dtype=float) * problem.pipeline_factor
     eg = np.array([g.establishment_growth for g in group_list], dtype=float)[g_of]
     beta = np.array([g.turnover_sensitivity for g in group_list], dtype=float)[g_of]
-    ca = np.array([g.agency_cost_per_wte_month for g in group_list], dtype=float)[g_of]
-    pi = np.array([g.unfilled_penalty_per_wte_month for g in group_list], dtype=float)[g_of]
     nursing = np.array([g.counts_as_nursing for g in group_list], dtype=bool)[g_of]
 
     t = np.arange(months, dtype=float)
-    establishment = e1[:, None] * (1 + eg[:, None]) ** (t[None, :] / 12)
     positive = e1 > 0
     safe_e1 = np.where(positive, e1, 1.0)
     v0 = np.where(positive, np.maximum(0.0, e1 - s0 - b0 - a0) / safe_e1, 0.0)
-    rho = np.where(positive, s0 / safe_e1, 0.0)
-    ri = np.maximum(0.0, r - beta * v0)
-
-    # Sparse reach and cover: a pair (p, u) exists only where both allow it.
-    n_pools = len(problem.pools)
-    cover = np.zeros((n_pools, len(group_list)), dtype=bool)
-    for p, pool in enumerate(problem.pools):
-        for code in pool.covers:
-            cover[p, groups[code]] = True
-    reach = np.zeros((len(places), len(places)), dtype=bool)
-    travel = np.zeros((len(places), len(places)), dtype=float)
-    for i, a in enumerate(places):
-        for j, b in enumerate(places):
-            reach[i, j] = problem.reach.allowed(a, b)
-            travel[i, j] = problem.reach.cost(a, b)
-    pool_place = np.array([place_index[p.home_place] for p in problem.pools], dtype=np.int64)
     unit_place = np.array([place_of_org[u.organisation] for u in units], dtype=np.int64)
-    if n_pools and n:
-        possible = cover[:, g_of] & reach[pool_place[:, None], unit_place[None, :]]
-        pairs_pool, pairs_unit = np.nonzero(possible)
-    else:
-        pairs_pool = pairs_unit = np.zeros(0, dtype=np.int64)
-    # A route for each (pool, group, place) that some possible pair uses; a balance for
-    # each (group, place) that some route serves. Both sorted, so the rows are stable.
-    n_places, n_groups = len(places), len(group_list)
-    route_key = np.unique(
-        (pairs_pool * n_groups + g_of[pairs_unit]) * n_places + unit_place[pairs_unit]
-    )
-    route_pool = route_key // (n_groups * n_places)
-    route_group = (route_key // n_places) % n_groups
-    route_place = route_key % n_places
-    balance_key, route_balance = np.unique(
-        route_group * n_places + route_place, return_inverse=True
-    )
-    served = np.unique(pairs_unit)
-    served_balance = np.searchsorted(balance_key, g_of[served] * n_places + unit_place[served])
-    pool_cost = np.array([p.cost_per_wte_month for p in problem.pools], dtype=float)
-    route_travel = travel[pool_place[route_pool], route_place] if n_pools else np.zeros(0)
-    capacity = (
-        np.array([p.capacity(months) for p in problem.pools], dtype=float).reshape(n_pools, months)
-        if n_pools
-        else np.zeros((0, months))
-    )
-    if pool_capacity_zero:
-        capacity = np.zeros_like(capacity)
+    routes = _routes(problem, g_of, unit_place, pool_capacity_zero=pool_capacity_zero)
 
-    has_nursing = bool(nursing.any())
+    layout = _layout(units, routes, months=months, has_nursing=bool(nursing.any()))
+    targets = problem.targets
     c0 = float((s0 + b0 + a0)[nursing].sum())
-    biggest = max(
-        [1.0, *ca.tolist(), *pi.tolist(), *(pool_cost + problem.reach.travel_cost_per_wte_month)]
-    )
-    block = n * months
-    z0 = 4 * block
-    y0 = z0 + len(served) * months
-    end = y0 + len(route_pool) * months
-    s_nursing = end if has_nursing else -1
-    s_turnover = end + (1 if has_nursing else 0) if n else -1
-    count = end + (1 if has_nursing else 0) + (1 if n else 0)
-    layout = Layout(
-        units=[(u.organisation, u.staff_group) for u in units],
-        months=months,
-        route_pool=route_pool.astype(np.int64),
-        route_group=route_group.astype(np.int64),
-        route_place=route_place.astype(np.int64),
-        route_balance=route_balance.astype(np.int64).ravel(),
-        served=served.astype(np.int64),
-        served_balance=served_balance.astype(np.int64),
-        balances=len(balance_key),
-        s0=0,
-        l0=block,
-        a0=2 * block,
-        u0=3 * block,
-        z0=z0,
-        y0=y0,
-        s_nursing=s_nursing,
-        s_turnover=s_turnover,
-        count=count,
-    )
+    progress = trajectory_progress(months, problem.target_month)
+    history_leavers, history_staff, r0 = history_in_windows(problem)
+    if r0 is None:  # no history: today's rates of the units, weighted by staff in post
+        r0 = float((r * s0).sum() / s0.sum()) if s0.sum() > 0 else targets.turnover_target
+    tau = targets.turnover_target
     data = Data(
-        establishment=establishment,
+        establishment=e1[:, None] * (1 + eg[:, None]) ** (t[None, :] / 12),
         staff_in_post=s0,
         agency0=a0,
         bank0=b0,
-        underlying_turnover=ri,
-        rho=rho,
+        underlying_turnover=np.maximum(0.0, r - beta * v0),
+        rho=np.where(positive, s0 / safe_e1, 0.0),
         starters=h,
         beta=beta,
-        agency_cost=ca,
-        penalty=pi,
+        agency_cost=np.array([g.agency_cost_per_wte_month for g in group_list], dtype=float)[g_of],
+        penalty=np.array([g.unfilled_penalty_per_wte_month for g in group_list], dtype=float)[g_of],
         nursing=nursing,
         group_of_unit=g_of,
-        capacity=capacity,
-        route_cost=pool_cost[route_pool] + route_travel if n_pools else np.zeros(0),
-        route_travel=route_travel,
-        target_penalty=TARGET_PENALTY_FACTOR * biggest,
+        capacity=routes.capacity,
+        route_cost=routes.cost,
+        route_travel=routes.travel,
         baseline_nursing_capacity=c0,
+        progress=progress,
+        nursing_trajectory=c0 * (1 + targets.nursing_capacity_growth * progress),
+        baseline_turnover=r0,
+        turnover_trajectory=tau + max(0.0, r0 - tau) * (1 - progress),
+        history_leavers=history_leavers,
+        history_staff=history_staff,
     )
     return layout, data
 
@@ -443,47 +536,73 @@ def add_agency_ceiling(layout: Layout, data: Data, alpha: float, groups: list[st
     )
 
 
-def add_nursing_target(layout: Layout, data: Data, gamma: float, target_month: int) -> Rows:
-    """``Σ_{o, g∈N} (S + Σ_p x + a)[o,g,t*] + sN >= (1 + gamma)·C0``."""
-    t = target_month - 1
-    nursing = np.nonzero(data.nursing)[0]
-    served = np.nonzero(data.nursing[layout.served])[0]
+def add_system_totals(layout: Layout) -> Rows:
+    """``LS[t] - Σ_{o,g} L[o,g,t] = 0`` and ``SS[t] - Σ_{o,g} S[o,g,t] = 0``: the system's
+    leavers and staff in post of each month, for the rolling turnover rows."""
+    n, h = len(layout.units), layout.months
+    months = np.arange(h, dtype=np.int64)
+    unit_rows = np.broadcast_to(months[None, :], (n, h))
+    zeros = np.zeros(2 * h)
     return _rows(
-        "nursing_target",
-        1,
+        "system_totals",
+        2 * h,
         [
-            (np.zeros(len(nursing), np.int64), layout.staff[nursing, t], 1.0),
-            (np.zeros(len(nursing), np.int64), layout.agency[nursing, t], 1.0),
-            (np.zeros(len(served), np.int64), layout.bank[served, t], 1.0),
-            (np.zeros(1, np.int64), np.array([layout.s_nursing]), 1.0),
+            (months, layout.system_leavers, 1.0),
+            (unit_rows, layout.leavers, -1.0),
+            (h + months, layout.system_staff, 1.0),
+            (h + unit_rows, layout.staff, -1.0),
         ],
-        np.array([(1 + gamma) * data.baseline_nursing_capacity]),
-        np.array([INF]),
-        ["nursing_target"],
+        zeros,
+        zeros.copy(),
+        [f"system_leavers_{t + 1}" for t in range(h)] + [f"system_staff_{t + 1}" for t in range(h)],
     )
 
 
-def turnover_window(months: int) -> range:
-    """The months W of the turnover target: the last min(12, H), zero-based."""
-    return range(months - min(12, months), months)
-
-
-def add_turnover_target(layout: Layout, tau: float) -> Rows:
-    """``Σ_{o,g,t∈W} L[o,g,t] - sT <= (tau/12)·Σ_{o,g,t∈W} S[o,g,t]``."""
-    window = list(turnover_window(layout.months))
-    leavers = layout.leavers[:, window].ravel()
-    staff = layout.staff[:, window].ravel()
+def add_nursing_trajectory(layout: Layout, data: Data) -> Rows:
+    """For every month t: ``Σ_{o, g∈N} (S + Σ_p x + a)[o,g,t] + sN[t] >= R_N[t]``, where
+    ``R_N[t] = C0·(1 + gamma·min(1, t/t*))``."""
+    h = layout.months
+    nursing = np.nonzero(data.nursing)[0]
+    served = np.nonzero(data.nursing[layout.served])[0]
+    months = np.arange(h, dtype=np.int64)
     return _rows(
-        "turnover_target",
-        1,
+        "nursing_trajectory",
+        h,
         [
-            (np.zeros(len(leavers), np.int64), leavers, 1.0),
-            (np.zeros(len(staff), np.int64), staff, -tau / 12),
-            (np.zeros(1, np.int64), np.array([layout.s_turnover]), -1.0),
+            (np.broadcast_to(months, (len(nursing), h)), layout.staff[nursing], 1.0),
+            (np.broadcast_to(months, (len(nursing), h)), layout.agency[nursing], 1.0),
+            (np.broadcast_to(months, (len(served), h)), layout.bank[served], 1.0),
+            (months, layout.nursing_slack, 1.0),
         ],
-        np.array([-INF]),
-        np.array([0.0]),
-        ["turnover_target"],
+        data.nursing_trajectory.copy(),
+        np.full(h, INF),
+        [f"nursing_trajectory_{t + 1}" for t in range(h)],
+    )
+
+
+def add_turnover_trajectory(layout: Layout, data: Data) -> Rows:
+    """For every month t, over the window s = t-11..t:
+    ``Σ_{s>=1} (LS[s] - (R_T[t]/12)·SS[s]) - sT[t] <= (R_T[t]/12)·Σ_{s<=0} Sh[s] - Σ_{s<=0}
+    Lh[s]``, the rolling 12-month turnover kept at or under ``R_T[t] = tau + max(0, r0 -
+    tau)·(1 - min(1, t/t*))``, with the months before the horizon as constants."""
+    h = layout.months
+    rate = data.turnover_trajectory / 12
+    row, month = np.nonzero(
+        (np.arange(h)[None, :] <= np.arange(h)[:, None])
+        & (np.arange(h)[None, :] > np.arange(h)[:, None] - HISTORY_MONTHS)
+    )
+    months = np.arange(h, dtype=np.int64)
+    return _rows(
+        "turnover_trajectory",
+        h,
+        [
+            (row, layout.system_leavers[month], 1.0),
+            (row, layout.system_staff[month], -rate[row]),
+            (months, layout.turnover_slack, -1.0),
+        ],
+        np.full(h, -INF),
+        rate * data.history_staff - data.history_leavers,
+        [f"turnover_trajectory_{t + 1}" for t in range(h)],
     )
 
 
@@ -537,9 +656,8 @@ def build(
     cost[layout.a0 : layout.a0 + n * h] = np.repeat(data.agency_cost, h)
     cost[layout.u0 : layout.u0 + n * h] = np.repeat(data.penalty, h)
     cost[layout.y0 : layout.y0 + len(layout.route_pool) * h] = np.repeat(data.route_cost, h)
-    for column in (layout.s_nursing, layout.s_turnover):
-        if column >= 0:
-            cost[column] = data.target_penalty
+    shortfall_cost = np.zeros(layout.count)
+    shortfall_cost[layout.slacks] = 1.0
 
     groups = [g.code for g in problem.staff_groups]
     families = [add_stock_and_flow(layout, data), add_leavers(layout, data)]
@@ -548,12 +666,11 @@ def build(
     families.append(add_bank_balance(layout, balance_names(problem, layout)))
     if targets.agency_reduction is not None and "agency_ceiling" not in without:
         families.append(add_agency_ceiling(layout, data, targets.agency_reduction, groups))
+    families.append(add_system_totals(layout))
     if layout.s_nursing >= 0:
-        families.append(
-            add_nursing_target(layout, data, targets.nursing_capacity_growth, problem.target_month)
-        )
+        families.append(add_nursing_trajectory(layout, data))
     if layout.s_turnover >= 0:
-        families.append(add_turnover_target(layout, targets.turnover_target))
+        families.append(add_turnover_trajectory(layout, data))
     if targets.min_fill_rate is not None and "min_fill" not in without:
         families.append(add_min_fill(layout, data, targets.min_fill_rate))
     if targets.temporary_staffing_cap is not None and "temporary_cap" not in without:
@@ -564,6 +681,7 @@ def build(
         layout=layout,
         data=data,
         cost=cost,
+        shortfall_cost=shortfall_cost,
         col_lower=np.zeros(layout.count),
         col_upper=np.full(layout.count, INF),
         families=families,
@@ -621,7 +739,7 @@ def balance_names(problem: Problem, layout: Layout) -> list[str]:
 def split_bank(
     layout: Layout, values: FloatArray
 ) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
-    """The spec's ``x[p,o,g,t]`` from a solution's ``y`` and ``z``: in each (group, place,
+    """The model's ``x[p,o,g,t]`` from a solution's ``y`` and ``z``: in each (group, place,
     month), what the pools send is shared out over what the organisations receive in a
     fixed order (pools, then units, in index order: the north-west corner rule), so the
     same solution always gives the same rows. Returns (route, unit, month, wte) of every
@@ -684,10 +802,11 @@ def column_names(model: Model) -> list[str]:
         )
         for t in h
     ]
+    names += [f"LS_{t + 1}" for t in h] + [f"SS_{t + 1}" for t in h]
     if layout.s_nursing >= 0:
-        names.append("slack_nursing_target")
+        names += [f"sN_{t + 1}" for t in h]
     if layout.s_turnover >= 0:
-        names.append("slack_turnover_target")
+        names += [f"sT_{t + 1}" for t in h]
     return names
 
 

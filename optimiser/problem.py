@@ -1,7 +1,8 @@
 """The optimiser's input: plain, frozen data, checked before any model is built.
 
-Symbols follow ``optimiser-model.md``: a unit is one organisation's staff group ``(o, g)``;
-month ``t`` runs from 1 (the start) to ``H``.
+Symbols follow ``docs/model.md``: a unit is one organisation's staff group ``(o, g)``;
+month ``t`` runs from 1 (the start) to ``H``; month ``s <= 0`` is before the horizon,
+``s = 0`` being the base month whose return gives the starting state.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 MAX_MONTHS = 120
+# The target month t* may lie beyond the horizon, by as much as another longest horizon.
+MAX_TARGET_MONTH = 2 * MAX_MONTHS
+HISTORY_MONTHS = 12  # s = -11..0
 PERIOD_LENGTH = 7
 
 
@@ -63,7 +67,7 @@ class Pool:
 @dataclass(frozen=True)
 class Targets:
     nursing_capacity_growth: float = 0.05  # gamma
-    target_month: int | None = None  # t*, 1..H; None means H
+    target_month: int | None = None  # t*, from 1, may be beyond H; None means H
     turnover_target: float = 0.12  # tau
     agency_reduction: float | None = None  # alpha; None: no agency ceiling
     min_fill_rate: float | None = None  # f
@@ -101,6 +105,15 @@ class Reach:
 
 
 @dataclass(frozen=True)
+class HistoryMonth:
+    """The system's figures of one month before the horizon (the plan's units only)."""
+
+    month: int  # s: 0 the base month, -1 the month before it, down to -11
+    leavers_wte: float  # Lh[s]
+    staff_in_post_wte: float  # Sh[s]
+
+
+@dataclass(frozen=True)
 class Problem:
     start: str  # YYYY-MM of t = 1
     months: int  # H
@@ -111,6 +124,9 @@ class Problem:
     targets: Targets = field(default_factory=Targets)
     reach: Reach = field(default_factory=Reach)
     pipeline_factor: float = 1.0
+    # The months before the horizon that the rolling turnover window reaches back into;
+    # a month left out had no return, and is left out of both sides of the window.
+    history: tuple[HistoryMonth, ...] = ()
 
     @property
     def target_month(self) -> int:
@@ -141,6 +157,7 @@ _NESTED: dict[str, Any] = {
     "pools": Pool,
     "targets": Targets,
     "reach": Reach,
+    "history": HistoryMonth,
 }
 
 
@@ -177,53 +194,79 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+class _Checks:
+    """The errors found so far, and the check of a number's range."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str]] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.errors.append((path, message))
+
+    def number(
+        self, path: str, value: Any, low: float | None = 0.0, high: float | None = None
+    ) -> None:
+        if not _finite(value):
+            self.add(path, f"must be a finite number, not {value!r}")
+        elif low is not None and value < low:
+            self.add(path, f"must be at least {low}, not {value}")
+        elif high is not None and value > high:
+            self.add(path, f"must be at most {high}, not {value}")
+
+
 def validate(problem: Problem) -> None:
     """Refuse, naming each field, what the model cannot take."""
-    errors: list[tuple[str, str]] = []
-
-    def number(path: str, value: Any, low: float | None = 0.0, high: float | None = None) -> None:
-        if not _finite(value):
-            errors.append((path, f"must be a finite number, not {value!r}"))
-        elif low is not None and value < low:
-            errors.append((path, f"must be at least {low}, not {value}"))
-        elif high is not None and value > high:
-            errors.append((path, f"must be at most {high}, not {value}"))
-
+    checks = _Checks()
     if not isinstance(problem.months, int) or not 1 <= problem.months <= MAX_MONTHS:
-        errors.append(("months", f"the horizon must be 1 to {MAX_MONTHS} months"))
+        checks.add("months", f"the horizon must be 1 to {MAX_MONTHS} months")
     if not isinstance(problem.start, str) or len(problem.start) != PERIOD_LENGTH:
-        errors.append(("start", "must be a month written YYYY-MM"))
-    number("pipeline_factor", problem.pipeline_factor, 0, 10)
+        checks.add("start", "must be a month written YYYY-MM")
+    checks.number("pipeline_factor", problem.pipeline_factor, 0, 10)
+    _validate_groups(problem, checks)
+    _validate_units(problem, checks)
+    _validate_pools(problem, checks)
+    _validate_targets(problem, checks)
+    _validate_reach(problem, checks)
+    _validate_history(problem, checks.number, checks.errors)
+    if checks.errors:
+        raise ProblemError(checks.errors)
 
+
+def _validate_groups(problem: Problem, checks: _Checks) -> None:
     organisations = {o.code for o in problem.organisations}
     if len(organisations) != len(problem.organisations):
-        errors.append(("organisations", "an organisation code is repeated"))
+        checks.errors.append(("organisations", "an organisation code is repeated"))
     groups = {g.code for g in problem.staff_groups}
     if len(groups) != len(problem.staff_groups):
-        errors.append(("staff_groups", "a staff group code is repeated"))
+        checks.errors.append(("staff_groups", "a staff group code is repeated"))
     for i, g in enumerate(problem.staff_groups):
         p = f"staff_groups[{i}]"
-        number(f"{p}.agency_cost_per_wte_month", g.agency_cost_per_wte_month)
-        number(f"{p}.unfilled_penalty_per_wte_month", g.unfilled_penalty_per_wte_month)
-        number(f"{p}.turnover_sensitivity", g.turnover_sensitivity, 0, 5)
-        number(f"{p}.establishment_growth", g.establishment_growth, -0.5, 1)
+        checks.number(f"{p}.agency_cost_per_wte_month", g.agency_cost_per_wte_month)
+        checks.number(f"{p}.unfilled_penalty_per_wte_month", g.unfilled_penalty_per_wte_month)
+        checks.number(f"{p}.turnover_sensitivity", g.turnover_sensitivity, 0, 5)
+        checks.number(f"{p}.establishment_growth", g.establishment_growth, -0.5, 1)
         if (
             _finite(g.agency_cost_per_wte_month)
             and _finite(g.unfilled_penalty_per_wte_month)
             and g.unfilled_penalty_per_wte_month <= g.agency_cost_per_wte_month
         ):
-            errors.append(
+            checks.errors.append(
                 (f"{p}.unfilled_penalty_per_wte_month", "must be greater than the agency cost")
             )
+
+
+def _validate_units(problem: Problem, checks: _Checks) -> None:
+    organisations = {o.code for o in problem.organisations}
+    groups = {g.code for g in problem.staff_groups}
     seen_units: set[tuple[str, str]] = set()
     for i, u in enumerate(problem.units):
         p = f"units[{i}]"
         if u.organisation not in organisations:
-            errors.append((f"{p}.organisation", f"unknown organisation '{u.organisation}'"))
+            checks.errors.append((f"{p}.organisation", f"unknown organisation '{u.organisation}'"))
         if u.staff_group not in groups:
-            errors.append((f"{p}.staff_group", f"unknown staff group '{u.staff_group}'"))
+            checks.errors.append((f"{p}.staff_group", f"unknown staff group '{u.staff_group}'"))
         if (u.organisation, u.staff_group) in seen_units:
-            errors.append((p, "this organisation and staff group are repeated"))
+            checks.errors.append((p, "this organisation and staff group are repeated"))
         seen_units.add((u.organisation, u.staff_group))
         for name in (
             "establishment_wte",
@@ -232,29 +275,33 @@ def validate(problem: Problem) -> None:
             "agency_wte",
             "bank_wte",
         ):
-            number(f"{p}.{name}", getattr(u, name), 0, 1e7)
-        number(f"{p}.turnover_rate", u.turnover_rate, 0, 5)
+            checks.number(f"{p}.{name}", getattr(u, name), 0, 1e7)
+        checks.number(f"{p}.turnover_rate", u.turnover_rate, 0, 5)
+
+
+def _validate_pools(problem: Problem, checks: _Checks) -> None:
+    groups = {g.code for g in problem.staff_groups}
     pool_codes: set[str] = set()
     for i, pool in enumerate(problem.pools):
         p = f"pools[{i}]"
         if pool.code in pool_codes:
-            errors.append((f"{p}.code", f"pool '{pool.code}' is repeated"))
+            checks.errors.append((f"{p}.code", f"pool '{pool.code}' is repeated"))
         pool_codes.add(pool.code)
         if not isinstance(pool.home_place, str) or not pool.home_place:
-            errors.append((f"{p}.home_place", "must name a place"))
+            checks.errors.append((f"{p}.home_place", "must name a place"))
         for j, group in enumerate(pool.covers):
             if group not in groups:
-                errors.append((f"{p}.covers[{j}]", f"unknown staff group '{group}'"))
-        number(f"{p}.cost_per_wte_month", pool.cost_per_wte_month)
-        number(f"{p}.capacity_wte", pool.capacity_wte, 0, 1e7)
-        number(f"{p}.monthly_growth_rate", pool.monthly_growth_rate, -0.5, 0.5)
+                checks.errors.append((f"{p}.covers[{j}]", f"unknown staff group '{group}'"))
+        checks.number(f"{p}.cost_per_wte_month", pool.cost_per_wte_month)
+        checks.number(f"{p}.capacity_wte", pool.capacity_wte, 0, 1e7)
+        checks.number(f"{p}.monthly_growth_rate", pool.monthly_growth_rate, -0.5, 0.5)
         if pool.capacity_by_month is not None:
             if len(pool.capacity_by_month) != problem.months:
-                errors.append(
+                checks.errors.append(
                     (f"{p}.capacity_by_month", f"needs one value per month ({problem.months})")
                 )
             for t, value in enumerate(pool.capacity_by_month):
-                number(f"{p}.capacity_by_month[{t}]", value, 0, 1e7)
+                checks.number(f"{p}.capacity_by_month[{t}]", value, 0, 1e7)
     for i, g in enumerate(problem.staff_groups):
         for j, pool in enumerate(problem.pools):
             if (
@@ -263,37 +310,65 @@ def validate(problem: Problem) -> None:
                 and _finite(g.agency_cost_per_wte_month)
                 and g.agency_cost_per_wte_month <= pool.cost_per_wte_month
             ):
-                errors.append(
+                checks.errors.append(
                     (
                         f"staff_groups[{i}].agency_cost_per_wte_month",
                         f"must be greater than the bank cost of pool "
                         f"'{pool.code}' (pools[{j}]), {pool.cost_per_wte_month}",
                     )
                 )
+
+
+def _validate_targets(problem: Problem, checks: _Checks) -> None:
     goals = problem.targets
-    number("targets.nursing_capacity_growth", goals.nursing_capacity_growth, -0.5, 1)
-    number("targets.turnover_target", goals.turnover_target, 0, 1)
+    checks.number("targets.nursing_capacity_growth", goals.nursing_capacity_growth, -0.5, 1)
+    checks.number("targets.turnover_target", goals.turnover_target, 0, 1)
     if goals.target_month is not None and (
-        not isinstance(goals.target_month, int) or not 1 <= goals.target_month <= problem.months
+        not isinstance(goals.target_month, int)
+        or isinstance(goals.target_month, bool)
+        or not 1 <= goals.target_month <= MAX_TARGET_MONTH
     ):
-        errors.append(
-            ("targets.target_month", f"must be a month of the horizon, 1 to {problem.months}")
+        checks.errors.append(
+            (
+                "targets.target_month",
+                f"must be a month from 1 to {MAX_TARGET_MONTH} (it may lie beyond the horizon)",
+            )
         )
     for name in ("agency_reduction", "min_fill_rate", "temporary_staffing_cap"):
         value = getattr(goals, name)
         if value is not None:
-            number(f"targets.{name}", value, 0, 1)
-    number("reach.travel_cost_per_wte_month", problem.reach.travel_cost_per_wte_month)
+            checks.number(f"targets.{name}", value, 0, 1)
+
+
+def _validate_reach(problem: Problem, checks: _Checks) -> None:
+    checks.number("reach.travel_cost_per_wte_month", problem.reach.travel_cost_per_wte_month)
     regions_of: dict[str, int] = {}
     for i, region in enumerate(problem.reach.regions):
         for j, place in enumerate(region):
             if place in regions_of:
-                errors.append(
+                checks.errors.append(
                     (
                         f"reach.regions[{i}][{j}]",
                         f"place '{place}' is already in region {regions_of[place]}",
                     )
                 )
             regions_of.setdefault(place, i)
-    if errors:
-        raise ProblemError(errors)
+
+
+def _validate_history(problem: Problem, number: Any, errors: list[tuple[str, str]]) -> None:
+    """Each history month once, from -11 to 0, with finite non-negative figures."""
+    seen: set[int] = set()
+    for i, month in enumerate(problem.history):
+        p = f"history[{i}]"
+        if (
+            not isinstance(month.month, int)
+            or isinstance(month.month, bool)
+            or not -(HISTORY_MONTHS - 1) <= month.month <= 0
+        ):
+            errors.append((f"{p}.month", f"must be from {1 - HISTORY_MONTHS} to 0"))
+        elif month.month in seen:
+            errors.append((f"{p}.month", f"month {month.month} is repeated"))
+        else:
+            seen.add(month.month)
+        number(f"{p}.leavers_wte", month.leavers_wte, 0, 1e8)
+        number(f"{p}.staff_in_post_wte", month.staff_in_post_wte, 0, 1e8)

@@ -1,213 +1,30 @@
-"""Solve a problem: build, hand the arrays to HiGHS in one call, read the answer back.
+"""Solve a problem: build, solve in two stages (``optimiser.solver``), read it back.
 
-``solve`` also solves the do-nothing plan (every pool at zero capacity) for the saving,
-and, when no plan is possible, finds the constraint family to blame by relaxing each in
-turn. Solution values and duals are written back onto the PuLP model, so that it is the
-solved model whichever solver ran.
+``solve`` also solves the do-nothing plan (every pool at zero capacity, the same two
+stages) beside the plan, and, when no plan is possible, finds the constraint family to
+blame by relaxing each in turn. When a target is out of reach it measures what would
+close the gap (``optimiser.levers``).
 """
 
 from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
-import highspy
 import numpy as np
-import pulp
 
 from optimiser import model as lp
-from optimiser.periods import add_months
+from optimiser import readback
+from optimiser.levers import gap_levers
 from optimiser.problem import Problem, validate
 from optimiser.result import Cost, PlanResult, SolveFigures, SolveStatus, TargetOutcome
+from optimiser.solver import SolverRun, run
 
-SLACK_TOLERANCE = 1e-6
-ZERO_WTE = 0.005  # allocations below half a hundredth of a WTE are left out
+# Kept importable from here for older callers.
+from optimiser.solver import run_highs as run_highs
 
-
-@dataclass
-class Outcome:
-    status: SolveStatus
-    values: np.ndarray[Any, np.dtype[np.float64]] | None
-    row_duals: np.ndarray[Any, np.dtype[np.float64]] | None
-    objective: float | None
-    solve_s: float
-    solver: str
-    reason: str = ""
-    # HiGHS's simplex and interior-point iterations: which method really ran.
-    iterations: tuple[int, int] = (0, 0)
-
-
-def highs_version() -> str:
-    return f"HiGHS {version('highspy')} (highspy)"
-
-
-# From this many columns HiGHS solves by its HiPO interior point rather than by dual
-# simplex, and stops at the interior optimum without a crossover to a vertex: the duals
-# are then those of the interior solution, still optimal duals of the same LP. Measured
-# on generated instances (CPU seconds): 29,000 columns (HIOW), 0.7 s by dual simplex and
-# 1.4 s by HiPO; 49,000, 4.1 s and 4.4 s; 79,000, 11.6 s and 7.4 s; the region
-# (346,000), 366 s by dual simplex (default pricing), 67 to 74 s by IPX (HiGHS's other
-# interior point) and 46 s by HiPO; England (2.1 M) does not finish by IPX in 1,500 s and
-# takes 427 s by HiPO. HiPO's crossover was unreliable at England size: one of two runs
-# spent the rest of 900 s in the dual simplex that cleans up after it.
-INTERIOR_POINT_FROM = 60_000
-METHODS = ("simplex", "ipm", "hipo")
-
-
-def run_highs(
-    model: lp.Model, *, time_limit_s: float, threads: int, method: str = "auto"
-) -> Outcome:
-    """The arrays of ``model`` to HiGHS in one ``passModel`` call; no files. ``method`` is
-    one of ``METHODS`` or ``auto`` (HiPO from ``INTERIOR_POINT_FROM`` columns, simplex
-    below)."""
-    started = time.perf_counter()
-    highs = highspy.Highs()  # type: ignore[no-untyped-call]
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("time_limit", float(time_limit_s))
-    highs.setOptionValue("threads", int(threads))
-    if method == "auto":
-        method = "hipo" if model.layout.count >= INTERIOR_POINT_FROM else "simplex"
-    if method not in METHODS:
-        raise ValueError(f"unknown method '{method}': one of {', '.join(METHODS)} or auto")
-    highs.setOptionValue("solver", method)
-    if method == "hipo":
-        highs.setOptionValue("run_crossover", "off")
-    if method == "simplex":
-        # Devex pricing: 20 to 60% less time than HiGHS's default on these LPs (demo plan
-        # 0.32 s against 0.41; three generated HIOW instances 0.65-0.69 s against 1.0-1.7).
-        highs.setOptionValue("simplex_dual_edge_weight_strategy", 1)
-    num_col, num_row = model.layout.count, model.num_rows
-    status = highs.passModel(
-        num_col,
-        num_row,
-        model.nonzeros,
-        1,  # column-wise matrix
-        1,  # minimise
-        0.0,
-        model.cost,
-        model.col_lower,
-        model.col_upper,
-        model.row_lower,
-        model.row_upper,
-        model.a_start[:-1],
-        model.a_index,
-        model.a_value,
-        np.zeros(num_col, dtype=np.int32),
-    )
-    if status == highspy.HighsStatus.kError:
-        return Outcome(
-            SolveStatus.ERROR, None, None, None, 0.0, highs_version(), "HiGHS refused the model"
-        )
-    highs.run()
-    info = highs.getInfo()
-    outcome = _outcome(highs, info, model, time.perf_counter() - started, time_limit_s)
-    outcome.iterations = (info.simplex_iteration_count, info.ipm_iteration_count)
-    return outcome
-
-
-def _outcome(
-    highs: Any, info: Any, model: lp.Model, elapsed: float, time_limit_s: float
-) -> Outcome:
-    """What a finished HiGHS run found."""
-    model_status = highs.getModelStatus()
-    has_solution = info.primal_solution_status == 2  # feasible
-    Status = highspy.HighsModelStatus
-    if model_status == Status.kOptimal:
-        solution = highs.getSolution()
-        return Outcome(
-            SolveStatus.OPTIMAL,
-            np.asarray(solution.col_value),
-            np.asarray(solution.row_dual),
-            info.objective_function_value,
-            elapsed,
-            highs_version(),
-        )
-    if model_status in (Status.kInfeasible, Status.kUnboundedOrInfeasible):
-        return Outcome(SolveStatus.INFEASIBLE, None, None, None, elapsed, highs_version())
-    if model_status in (Status.kTimeLimit, Status.kIterationLimit):
-        if has_solution:
-            solution = highs.getSolution()
-            return Outcome(
-                SolveStatus.TIME_LIMIT,
-                np.asarray(solution.col_value),
-                None,
-                info.objective_function_value,
-                elapsed,
-                highs_version(),
-                f"stopped at the time limit of {time_limit_s:g} s",
-            )
-        fallback = simulate_without_bank(model)
-        return Outcome(
-            SolveStatus.TIME_LIMIT if fallback is not None else SolveStatus.ERROR,
-            fallback,
-            None,
-            float(model.cost @ fallback) if fallback is not None else None,
-            elapsed,
-            highs_version(),
-            f"stopped at the time limit of {time_limit_s:g} s before finding a better plan "
-            "than using no bank at all, which is shown"
-            if fallback is not None
-            else f"the time limit of {time_limit_s:g} s passed before any feasible plan was found",
-        )
-    return Outcome(
-        SolveStatus.ERROR,
-        None,
-        None,
-        None,
-        elapsed,
-        highs_version(),
-        f"HiGHS ended with '{highs.modelStatusToString(model_status)}'",
-    )
-
-
-def run_cbc(model: lp.Model, *, time_limit_s: float, threads: int) -> Outcome:
-    """The fallback: the PuLP model solved by CBC."""
-    assert model.lp is not None
-    started = time.perf_counter()
-    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, threads=threads)
-    model.lp.solve(solver)
-    elapsed = time.perf_counter() - started
-    status = pulp.LpStatus[model.lp.status]
-    label = f"CBC (PuLP {pulp.__version__})"
-    if status == "Optimal":
-        values = np.array([v.varValue or 0.0 for v in model.variables])
-        duals = np.array([c.pi or 0.0 for c in model.constraints])
-        objective = float(pulp.value(model.lp.objective))
-        timed_out = model.lp.sol_status == pulp.LpSolutionIntegerFeasible
-        return Outcome(
-            SolveStatus.TIME_LIMIT if timed_out else SolveStatus.OPTIMAL,
-            values,
-            None if timed_out else duals,
-            objective,
-            elapsed,
-            label,
-        )
-    if status == "Infeasible":
-        return Outcome(SolveStatus.INFEASIBLE, None, None, None, elapsed, label)
-    return Outcome(SolveStatus.ERROR, None, None, None, elapsed, label, f"CBC ended '{status}'")
-
-
-def run(model: lp.Model, *, solver: str, time_limit_s: float, threads: int) -> Outcome:
-    if solver == "highs":
-        outcome = run_highs(model, time_limit_s=time_limit_s, threads=threads)
-        if model.lp is not None and outcome.values is not None:
-            _write_back(model, outcome)
-        return outcome
-    if solver == "cbc":
-        return run_cbc(model, time_limit_s=time_limit_s, threads=threads)
-    raise ValueError(f"unknown solver '{solver}': highs or cbc")
-
-
-def _write_back(model: lp.Model, outcome: Outcome) -> None:
-    assert outcome.values is not None
-    for variable, value in zip(model.variables, outcome.values.tolist(), strict=True):
-        variable.varValue = value
-    if outcome.row_duals is not None:
-        for constraint, dual in zip(model.constraints, outcome.row_duals.tolist(), strict=True):
-            constraint.pi = dual
+FloatArray = lp.FloatArray
 
 
 def solve(
@@ -220,9 +37,10 @@ def solve(
 ) -> PlanResult:
     """The plan for ``problem``. Raises ``ProblemError`` naming each bad field first.
 
-    The do-nothing plan, needed only for the saving, is solved on a second thread while
-    this one builds and solves the plan: HiGHS lets go of the interpreter while it solves,
-    so on two cores the plan takes the time of the longer of the two solves, not the sum.
+    The do-nothing plan is solved on a second thread while this one builds and solves
+    the plan: HiGHS lets go of the interpreter while it solves, so on two cores the plan
+    takes the time of the longer of the two, not the sum. The time limit is for each
+    of the two as a whole (both stages, and the gap levers of an unreachable plan).
     """
     validate(problem)
     with ThreadPoolExecutor(max_workers=1) as beside:
@@ -242,7 +60,7 @@ def solve(
             SolveStatus.INFEASIBLE,
             SolveStatus.ERROR,
         ):
-            result.do_nothing_cost = baseline.result()
+            result.do_nothing = baseline.result()
     return result
 
 
@@ -251,6 +69,8 @@ def _solve(problem: Problem, *, time_limit_s: float, threads: int, solver: str) 
     model = lp.build(problem)
     build_s = time.perf_counter() - started
     outcome = run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
+    if outcome.values is None and outcome.status is SolveStatus.TIME_LIMIT:
+        outcome = _stand_in(model, outcome, time_limit_s)
     figures = SolveFigures(
         variables=model.layout.count,
         constraints=model.num_rows,
@@ -268,68 +88,125 @@ def _solve(problem: Problem, *, time_limit_s: float, threads: int, solver: str) 
             if blamed
             else "No plan meets every rule, and relaxing one family alone does not help."
         )
-        return PlanResult(SolveStatus.INFEASIBLE, message, solve=figures, blamed_families=blamed)
+        return PlanResult(
+            status=SolveStatus.INFEASIBLE, message=message, solve=figures, blamed_families=blamed
+        )
     if outcome.values is None:
-        return PlanResult(SolveStatus.ERROR, outcome.reason or "the solve failed", solve=figures)
-
-    if outcome.status is SolveStatus.OPTIMAL and solver == "highs":
-        outcome = _prices_at_reachable_targets(model, outcome, time_limit_s, threads)
+        return PlanResult(
+            status=SolveStatus.ERROR,
+            message=outcome.reason or "the solve failed",
+            solve=figures,
+        )
     result = report(model, outcome)
+    if result.status is SolveStatus.TARGETS_UNREACHABLE and solver == "highs":
+        result.gap_levers = gap_levers(
+            model, outcome, deadline=started + time_limit_s, threads=threads
+        )
     result.solve = figures
     return result
 
 
-def _prices_at_reachable_targets(
-    model: lp.Model, outcome: Outcome, time_limit_s: float, threads: int
-) -> Outcome:
-    """When a target is out of reach its slack's huge penalty leaks into every dual. Solve
-    once more with each such target lowered to what is reachable and its slack fixed at
-    zero: the plan is the same, and the duals are prices in pounds again."""
-    assert outcome.values is not None
-    layout = model.layout
-    slacks = {
-        "nursing_target": layout.s_nursing,
-        "turnover_target": layout.s_turnover,
-    }
-    short = {
-        family: float(outcome.values[column])
-        for family, column in slacks.items()
-        if column >= 0 and outcome.values[column] > SLACK_TOLERANCE
-    }
-    if not short:
-        return outcome
-    for family, slack in short.items():
-        row = model.family_rows[family][0]
-        if family == "nursing_target":
-            model.row_lower[row] -= slack
-        else:
-            model.row_upper[row] += slack
-        model.col_upper[slacks[family]] = 0.0
-    try:
-        repriced = run_highs(model, time_limit_s=time_limit_s, threads=threads)
-    finally:
-        for family, slack in short.items():
-            row = model.family_rows[family][0]
-            if family == "nursing_target":
-                model.row_lower[row] += slack
-            else:
-                model.row_upper[row] -= slack
-            model.col_upper[slacks[family]] = np.inf
-    if repriced.status is not SolveStatus.OPTIMAL or repriced.row_duals is None:
-        return Outcome(
-            outcome.status, outcome.values, None, outcome.objective, outcome.solve_s, outcome.solver
+def _stand_in(model: lp.Model, outcome: SolverRun, time_limit_s: float) -> SolverRun:
+    """With no plan by the time limit, the plan with no bank stands in when it is one."""
+    values = simulate_without_bank(model)
+    if values is None:
+        outcome.status = SolveStatus.ERROR
+        outcome.reason = (
+            f"the time limit of {time_limit_s:g} s passed before any feasible plan was found"
         )
-    return Outcome(
-        outcome.status,
-        outcome.values,
-        repriced.row_duals,
-        outcome.objective,
-        outcome.solve_s + repriced.solve_s,
-        outcome.solver,
+        return outcome
+    outcome.values = values
+    outcome.objective = float(model.cost @ values)
+    outcome.shortfall = float(values[model.layout.slacks].sum())
+    outcome.reason = (
+        f"stopped at the time limit of {time_limit_s:g} s before finding a better plan "
+        "than using no bank at all, which is shown"
+    )
+    return outcome
+
+
+def report(model: lp.Model, outcome: SolverRun) -> PlanResult:
+    """Everything a plan reports, read back in named steps (``optimiser.readback``)."""
+    assert outcome.values is not None
+    values = outcome.values
+    targets_without_prices = readback.read_targets(model, values, None)
+    reachable = all(t.met for t in targets_without_prices.values())
+    status = outcome.status
+    if status is SolveStatus.OPTIMAL and not reachable:
+        status = SolveStatus.TARGETS_UNREACHABLE
+    priced = status is SolveStatus.OPTIMAL and outcome.cost_duals is not None
+    targets = (
+        readback.read_targets(model, values, outcome.cost_duals)
+        if priced
+        else targets_without_prices
+    )
+    return PlanResult(
+        status=status,
+        message=_message(status, model, values, targets, outcome.reason),
+        objective=outcome.objective,
+        cost=readback.read_cost(model, values),
+        targets=targets,
+        allocations=readback.read_allocations(model, values),
+        projections=readback.read_projections(model, values),
+        system=readback.read_system(model, values),
+        pool_shadow_prices=readback.read_pool_prices(model, outcome.cost_duals) if priced else [],
+        pool_shortfall_prices=_shortfall_prices(model, outcome)
+        if status is SolveStatus.TARGETS_UNREACHABLE
+        else [],
+        prices_unit="GBP" if reachable else "WTE",
     )
 
 
-def simulate_without_bank(model: lp.Model) -> np.ndarray[Any, np.dtype[np.float64]] | None:
+def _shortfall_prices(model: lp.Model, outcome: SolverRun) -> list[dict[str, Any]]:
+    prices = readback.read_pool_prices(model, outcome.shortfall_duals, digits=4)
+    return sorted(prices, key=lambda p: (-p["value"], p["pool"], p["period"]))
+
+
+def _message(
+    status: SolveStatus,
+    model: lp.Model,
+    values: FloatArray,
+    targets: dict[str, TargetOutcome],
+    reason: str,
+) -> str:
+    if status is SolveStatus.OPTIMAL:
+        return "Optimal: every target is met on its monthly trajectory, at the lowest cost."
+    if status is SolveStatus.TIME_LIMIT:
+        return (
+            f"Best plan found before the solver {reason}; it may not be optimal, and "
+            "prices are not available."
+        )
+    if status is not SolveStatus.TARGETS_UNREACHABLE:
+        return reason
+    path = readback.trajectories(model, values)
+    parts = []
+    for name, label, slack, unit in (
+        (
+            "nursing_capacity",
+            "nursing capacity is below its trajectory",
+            path.nursing_shortfall,
+            "WTE",
+        ),
+        ("turnover", "turnover is above its trajectory", path.turnover_shortfall, "WTE of leavers"),
+    ):
+        outcome = targets.get(name)
+        if outcome is None or outcome.met:
+            continue
+        months = outcome.months_short
+        when = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+        parts.append(
+            f"{label} in {len(months)} month{'s' if len(months) != 1 else ''} ({when}), by up "
+            f"to {float(slack.max()):,.2f} {unit} ({float(slack.sum()):,.2f} WTE-months in all)"
+        )
+    return (
+        "Optimal, but "
+        + "; ".join(parts)
+        + ", even with every pool and all the agency allowed. The shortfall is the least "
+        "possible, and the plan is the cheapest with it."
+    )
+
+
+def simulate_without_bank(model: lp.Model) -> FloatArray | None:
     """A feasible plan found without a solver: no bank, no agency, every gap unfilled,
     staff in post flowing month by month. None when a rule forbids it (a minimum fill), or
     when leavers driven up by the gaps would take some staff in post below zero: that plan
@@ -355,15 +232,17 @@ def simulate_without_bank(model: lp.Model) -> np.ndarray[Any, np.dtype[np.float6
     values[layout.staff] = staff
     values[layout.leavers] = leavers
     values[layout.unfilled] = unfilled
+    values[layout.system_leavers] = leavers.sum(axis=0)
+    values[layout.system_staff] = staff.sum(axis=0)
+    path = readback.trajectories(model, values)
     if layout.s_nursing >= 0:
-        begin = model.family_rows["nursing_target"][0]
-        capacity = staff[data.nursing, model.problem.target_month - 1].sum()
-        values[layout.s_nursing] = max(0.0, model.row_lower[begin] - capacity)
+        values[layout.nursing_slack] = np.maximum(
+            0.0, data.nursing_trajectory - path.nursing_capacity
+        )
     if layout.s_turnover >= 0:
-        window = list(lp.turnover_window(h))
-        tau = model.problem.targets.turnover_target
-        excess = leavers[:, window].sum() - tau / 12 * staff[:, window].sum()
-        values[layout.s_turnover] = max(0.0, excess)
+        window_leavers = np.nan_to_num(path.turnover_rate) * path.window_staff / 12
+        allowed = data.turnover_trajectory / 12 * path.window_staff
+        values[layout.turnover_slack] = np.maximum(0.0, window_leavers - allowed)
     return values
 
 
@@ -379,7 +258,7 @@ def diagnose(problem: Problem, *, solver: str, time_limit_s: float, threads: int
         if not present[family]:
             continue
         relaxed = lp.build(problem, without=frozenset({family}), with_pulp=solver != "highs")
-        outcome = run(relaxed, solver=solver, time_limit_s=time_limit_s, threads=threads)
+        outcome = run(relaxed, solver=solver, time_limit_s=time_limit_s, threads=threads, stages=1)
         if outcome.status is not SolveStatus.INFEASIBLE:
             blamed.append(family)
     return blamed
@@ -387,213 +266,11 @@ def diagnose(problem: Problem, *, solver: str, time_limit_s: float, threads: int
 
 def do_nothing_cost(
     problem: Problem, *, solver: str, time_limit_s: float, threads: int
-) -> float | None:
-    """The cost of the same system with no bank (every pool at zero capacity)."""
+) -> Cost | None:
+    """The cost of the same system with no bank (every pool at zero capacity), solved
+    in the same two stages."""
     model = lp.build(problem, pool_capacity_zero=True, with_pulp=solver != "highs")
     outcome = run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
     if outcome.values is None:
         return None
-    return round(_cost(model, outcome.values).total, 2)
-
-
-def _cost(model: lp.Model, values: np.ndarray[Any, np.dtype[np.float64]]) -> Cost:
-    layout, data = model.layout, model.data
-    h = layout.months
-    y = values[layout.sent]
-    travel = float((data.route_travel[:, None] * y).sum())
-    bank_and_travel = float((data.route_cost[:, None] * y).sum())
-    return Cost(
-        bank=round(bank_and_travel - travel, 2),
-        travel=round(travel, 2),
-        agency=round(
-            float((np.repeat(data.agency_cost, h) * values[layout.agency].ravel()).sum()), 2
-        ),
-        unfilled_penalty=round(
-            float((np.repeat(data.penalty, h) * values[layout.unfilled].ravel()).sum()), 2
-        ),
-    )
-
-
-def _r(value: float) -> float:
-    return round(float(value), 2)
-
-
-def report(model: lp.Model, outcome: Outcome) -> PlanResult:
-    """Everything a plan reports, read from the solution arrays."""
-    assert outcome.values is not None
-    problem, layout, data = model.problem, model.layout, model.data
-    values, duals = outcome.values, outcome.row_duals
-    h = layout.months
-    periods = [add_months(problem.start, t) for t in range(h)]
-    staff = values[layout.staff]
-    leavers = values[layout.leavers]
-    agency = values[layout.agency]
-    unfilled = values[layout.unfilled]
-    sent = values[layout.sent]
-    bank = np.zeros_like(staff)
-    bank[layout.served] = values[layout.bank]
-    pools = [p.code for p in problem.pools]
-
-    allocations = []
-    route, unit, month, wte = lp.split_bank(layout, values)
-    keep = wte > ZERO_WTE
-    route_pool = layout.route_pool.tolist()
-    for r, u, t, x in zip(
-        route[keep].tolist(),
-        unit[keep].tolist(),
-        month[keep].tolist(),
-        wte[keep].tolist(),
-        strict=True,
-    ):
-        organisation, group = layout.units[u]
-        allocations.append(
-            {
-                "pool": pools[route_pool[r]],
-                "organisation": organisation,
-                "staff_group": group,
-                "period": periods[t],
-                "wte": _r(x),
-                "cost": _r(x * data.route_cost[r]),
-            }
-        )
-    allocations.sort(key=lambda a: (a["pool"], a["organisation"], a["staff_group"], a["period"]))
-
-    gap = data.establishment - staff
-    projections = []
-    for u, (organisation, group) in enumerate(layout.units):
-        for t in range(h):
-            filled = bank[u, t] + agency[u, t]
-            projections.append(
-                {
-                    "organisation": organisation,
-                    "staff_group": group,
-                    "period": periods[t],
-                    "staff_in_post_wte": _r(staff[u, t]),
-                    "bank_wte": _r(bank[u, t]),
-                    "agency_wte": _r(agency[u, t]),
-                    "unfilled_wte": _r(unfilled[u, t]),
-                    "leavers_wte": _r(leavers[u, t]),
-                    "fill_rate": round(min(1.0, filled / gap[u, t]), 4)
-                    if gap[u, t] > 0.005
-                    else None,
-                }
-            )
-
-    targets = problem.targets
-    gamma, tau = targets.nursing_capacity_growth, targets.turnover_target
-    t_star = problem.target_month
-    c0 = data.baseline_nursing_capacity
-    nursing_capacity = (staff + bank + agency)[data.nursing].sum(axis=0)
-    system = []
-    for t in range(h):
-        window = slice(max(0, t - 11), t + 1)
-        staff_window = staff[:, window].sum()
-        if t_star <= 1:
-            trajectory = (1 + gamma) * c0
-        else:
-            trajectory = c0 + gamma * c0 * min(t, t_star - 1) / (t_star - 1)
-        system.append(
-            {
-                "period": periods[t],
-                "nursing_capacity_wte": _r(nursing_capacity[t]),
-                "nursing_capacity_trajectory_wte": _r(trajectory),
-                "turnover_rate_12m": round(float(leavers[:, window].sum() / staff_window * 12), 4)
-                if staff_window > 0
-                else None,
-                "turnover_target": tau,
-                "agency_wte": _r(agency[:, t].sum()),
-                "agency_baseline_wte": _r(data.agency0.sum()),
-                "bank_wte": _r(sent[:, t].sum()),
-                "bank_capacity_wte": _r(data.capacity[:, t].sum()),
-            }
-        )
-
-    def dual_of(family: str) -> np.ndarray[Any, np.dtype[np.float64]] | None:
-        if duals is None or family not in model.family_rows:
-            return None
-        begin, end = model.family_rows[family]
-        return duals[begin:end]
-
-    outcomes: dict[str, TargetOutcome] = {}
-    shortfalls = []
-    if layout.s_nursing >= 0:
-        slack = float(values[layout.s_nursing])
-        row = dual_of("nursing_target")
-        unreachable = slack > SLACK_TOLERANCE
-        outcomes["nursing_capacity"] = TargetOutcome(
-            required=_r((1 + gamma) * c0),
-            achieved=_r(nursing_capacity[t_star - 1]),
-            shortfall=_r(slack),
-            shadow_price=None if row is None or unreachable else _r(max(0.0, row[0]) * 0.01 * c0),
-            met=not unreachable,
-        )
-        if unreachable:
-            shortfalls.append(f"nursing capacity is {slack:,.2f} WTE short of its target")
-    if layout.s_turnover >= 0:
-        last_months = list(lp.turnover_window(h))
-        staff_w = float(staff[:, last_months].sum())
-        slack = float(values[layout.s_turnover])
-        row = dual_of("turnover_target")
-        unreachable = slack > SLACK_TOLERANCE
-        achieved = float(leavers[:, last_months].sum()) / staff_w * 12 if staff_w > 0 else 0.0
-        outcomes["turnover"] = TargetOutcome(
-            required=tau,
-            achieved=round(achieved, 4),
-            shortfall=round(max(0.0, achieved - tau), 4),
-            shadow_price=None
-            if row is None or unreachable
-            else _r(max(0.0, -row[0]) * 0.01 * staff_w / 12),
-            met=not unreachable,
-        )
-        if unreachable:
-            shortfalls.append(
-                f"turnover stays {100 * (achieved - tau):.2f} points above its target"
-            )
-    if targets.agency_reduction is not None and "agency_ceiling" in model.family_rows:
-        rows = dual_of("agency_ceiling")
-        baseline = float(data.agency0.sum())
-        present = sorted(set(data.group_of_unit.tolist()))
-        per_group = np.array([data.agency0[data.group_of_unit == g].sum() for g in present])
-        price = None
-        if rows is not None:
-            price = _r(float((np.maximum(0.0, -rows) * np.repeat(per_group, h)).sum()) * 0.01)
-        outcomes["agency_reduction"] = TargetOutcome(
-            required=_r((1 - targets.agency_reduction) * baseline),
-            achieved=_r(agency.sum(axis=0).max()),
-            shortfall=0.0,
-            shadow_price=price,
-            met=True,
-        )
-
-    capacity_duals = dual_of("pool_capacity")
-    pool_prices = []
-    if capacity_duals is not None:
-        prices = np.maximum(0.0, -capacity_duals).reshape(len(pools), h)
-        pool_prices = [
-            {"pool": pools[p], "period": periods[t], "value": _r(prices[p, t])}
-            for p in range(len(pools))
-            for t in range(h)
-        ]
-
-    status = outcome.status
-    if status is SolveStatus.OPTIMAL and shortfalls:
-        status = SolveStatus.TARGETS_UNREACHABLE
-    message = {
-        SolveStatus.OPTIMAL: "Optimal: every target is met at the lowest cost.",
-        SolveStatus.TARGETS_UNREACHABLE: "Optimal, but "
-        + "; ".join(shortfalls)
-        + " even with every pool and agency used as allowed.",
-        SolveStatus.TIME_LIMIT: f"Best plan found before the solver {outcome.reason}; "
-        "it may not be optimal, and shadow prices are not available.",
-    }.get(status, outcome.reason)
-    return PlanResult(
-        status=status,
-        message=message,
-        objective=outcome.objective,
-        cost=_cost(model, values),
-        targets=outcomes,
-        allocations=allocations,
-        projections=projections,
-        system=system,
-        pool_shadow_prices=pool_prices,
-    )
+    return readback.read_cost(model, outcome.values)

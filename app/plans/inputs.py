@@ -2,7 +2,8 @@
 
 The starting state of each organisation and staff group is its latest return at or before
 the plan's start (the base month); turnover and starters come from the 12 months ending
-at the base month. A month an organisation did not return is carried forward from its
+at the base month, and so does the system's history that the rolling turnover trajectory
+reaches back into. A month an organisation did not return is carried forward from its
 previous return, and the plan says so.
 """
 
@@ -23,6 +24,7 @@ from app.periods import add_months, month_index, period_range
 from app.plans.schemas import PlanRequest
 from app.returns.models import Return, ReturnLine, ReturnRevision
 from app.targets.models import Target
+from optimiser.problem import MAX_TARGET_MONTH
 
 WINDOW_MONTHS = 12
 
@@ -51,6 +53,8 @@ class GatheredInputs:
     pools: list[dict[str, Any]]
     notes: list[dict[str, Any]] = field(default_factory=list)
     synthetic: bool = False
+    # The system's leavers and staff in post of each month s = -11..0 (0 the base month).
+    history: list[dict[str, float | int]] = field(default_factory=list)
 
 
 def _scenario_error(path: tuple[str | int, ...], message: str) -> FieldError:
@@ -79,11 +83,62 @@ def _latest_lines(
 
 
 def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
-    """Everything the plan needs from the database, checked against the scenario."""
-    scenario = request.scenario
+    """Everything the plan needs from the database, checked against the scenario: the
+    organisations, staff groups and pools the scenario names, the base month, each
+    organisation's last 12 months with missing ones carried forward, the units, the
+    pools' capacity by month and the system's history before the horizon."""
     problems: list[FieldError] = []
+    places, chosen = _organisations(session, request=request, problems=problems)
+    groups = _staff_groups(session, request=request, problems=problems)
+    pools = _pools(session, request=request, problems=problems)
+    _check_target_period(request, problems)
+    base_period = _base_period(session, request=request, chosen=chosen, problems=problems)
+    if problems:
+        raise ValidationFailed(f"{len(problems)} problem(s) in the plan request.", errors=problems)
+    assert base_period is not None
 
-    known_organisations = {
+    window = list(period_range(add_months(base_period, -(WINDOW_MONTHS - 1)), base_period))
+    notes: list[dict[str, Any]] = []
+    if base_period != request.start:
+        notes.append(
+            {
+                "kind": "base_period",
+                "message": f"No returns for {request.start}; the starting state is taken "
+                f"from {base_period}.",
+            }
+        )
+    synthetic = _synthetic(session, chosen=chosen, window=window)
+    if synthetic:
+        notes.append(
+            {
+                "kind": "synthetic",
+                "message": "Built from synthetic demo returns, not from real organisations' data.",
+            }
+        )
+    filled = _carry_forward(session, chosen=chosen, window=window, notes=notes)
+    units = _units(chosen=chosen, window=window, filled=filled)
+    return GatheredInputs(
+        base_period=base_period,
+        organisations=[{"code": o, "place": places[o]} for o in chosen],
+        staff_groups=[
+            {"code": g, "counts_as_nursing": groups[g]}
+            for g in sorted({u.staff_group for u in units})
+        ],
+        units=units,
+        pools=_pool_capacity(pools, request=request),
+        notes=notes,
+        synthetic=synthetic,
+        history=_history(units=units, window=window, filled=filled),
+    )
+
+
+def _organisations(
+    session: Session, *, request: PlanRequest, problems: list[FieldError]
+) -> tuple[dict[str, str], list[str]]:
+    """Every organisation's place, and the plan's organisations: the scenario's, each
+    known and with a return at or before the start, or all with such a return."""
+    scenario = request.scenario
+    known = {
         o.code: o.place for o in session.scalars(select(Organisation).order_by(Organisation.code))
     }
     with_returns = set(
@@ -93,23 +148,27 @@ def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
             .distinct()
         )
     )
-    if scenario.organisations is not None:
-        for index, code in enumerate(scenario.organisations):
-            if code not in known_organisations:
-                problems.append(
-                    _scenario_error(("organisations", index), f"unknown organisation '{code}'")
+    if scenario.organisations is None:
+        return known, sorted(with_returns)
+    for index, code in enumerate(scenario.organisations):
+        if code not in known:
+            problems.append(
+                _scenario_error(("organisations", index), f"unknown organisation '{code}'")
+            )
+        elif code not in with_returns:
+            problems.append(
+                _scenario_error(
+                    ("organisations", index),
+                    f"'{code}' has no return at or before {request.start}",
                 )
-            elif code not in with_returns:
-                problems.append(
-                    _scenario_error(
-                        ("organisations", index),
-                        f"'{code}' has no return at or before {request.start}",
-                    )
-                )
-        chosen = sorted(set(scenario.organisations))
-    else:
-        chosen = sorted(with_returns)
+            )
+    return known, sorted(set(scenario.organisations))
 
+
+def _staff_groups(
+    session: Session, *, request: PlanRequest, problems: list[FieldError]
+) -> dict[str, bool]:
+    """Whether each staff group counts as nursing; the scenario's by-group keys checked."""
     groups = {
         g.code: g.counts_as_nursing
         for g in session.scalars(select(StaffGroup).order_by(StaffGroup.code))
@@ -120,30 +179,49 @@ def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
         "unfilled_penalty_per_wte_month",
         "turnover_sensitivity",
     ):
-        for group in getattr(scenario, key) or {}:
+        for group in getattr(request.scenario, key) or {}:
             if group not in groups:
                 problems.append(_scenario_error((key, group), f"unknown staff group '{group}'"))
+    return groups
 
+
+def _pools(
+    session: Session, *, request: PlanRequest, problems: list[FieldError]
+) -> dict[str, BankPool]:
+    """The stored pools by code; the scenario's pool keys checked."""
+    scenario = request.scenario
     pools = {p.code: p for p in session.scalars(select(BankPool).order_by(BankPool.code))}
-    if scenario.pools is not None:
-        for index, code in enumerate(scenario.pools):
-            if code not in pools:
-                problems.append(_scenario_error(("pools", index), f"unknown bank pool '{code}'"))
+    for index, code in enumerate(scenario.pools or []):
+        if code not in pools:
+            problems.append(_scenario_error(("pools", index), f"unknown bank pool '{code}'"))
     for code in scenario.pool_capacity_wte or {}:
         if code not in pools:
             problems.append(
                 _scenario_error(("pool_capacity_wte", code), f"unknown bank pool '{code}'")
             )
+    if scenario.pools is not None:
+        return {code: pools[code] for code in sorted(set(scenario.pools)) if code in pools}
+    return pools
 
-    last = add_months(request.start, request.months - 1)
-    if scenario.target_period is not None and not (request.start <= scenario.target_period <= last):
+
+def _check_target_period(request: PlanRequest, problems: list[FieldError]) -> None:
+    """The target month may lie beyond the horizon (a trajectory then ends part-way),
+    but not before its start nor further than the optimiser takes."""
+    target = request.scenario.target_period
+    if target is None:
+        return
+    month = horizon_index(request.start, target)
+    if not 1 <= month <= MAX_TARGET_MONTH:
+        last = add_months(request.start, MAX_TARGET_MONTH - 1)
         problems.append(
-            _scenario_error(
-                ("target_period",),
-                f"{scenario.target_period} is outside the horizon {request.start} to {last}",
-            )
+            _scenario_error(("target_period",), f"{target} must be from {request.start} to {last}")
         )
 
+
+def _base_period(
+    session: Session, *, request: PlanRequest, chosen: list[str], problems: list[FieldError]
+) -> str | None:
+    """The latest month at or before the start with a return of a chosen organisation."""
     base_period = session.scalar(
         select(func.max(Return.period)).where(
             Return.period <= request.start,
@@ -157,23 +235,12 @@ def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
             f"; the first return is for {first_ever}" if first_ever else "; there are none"
         )
         problems.append(field_error(("start",), why))
-    if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s) in the plan request.", errors=problems)
-    assert base_period is not None
+    return base_period
 
-    window = list(period_range(add_months(base_period, -(WINDOW_MONTHS - 1)), base_period))
-    lines = _latest_lines(session, organisations=chosen, first=window[0], last=base_period)
-    notes: list[dict[str, Any]] = []
-    if base_period != request.start:
-        notes.append(
-            {
-                "kind": "base_period",
-                "message": f"No returns for {request.start}; the starting state is taken "
-                f"from {base_period}.",
-            }
-        )
 
-    synthetic = bool(
+def _synthetic(session: Session, *, chosen: list[str], window: list[str]) -> bool:
+    """Whether any return the plan reads is synthetic."""
+    return bool(
         session.scalar(
             select(func.count())
             .select_from(Return)
@@ -183,23 +250,24 @@ def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
                 ReturnRevision.synthetic.is_(True),
                 Return.organisation_code.in_(chosen),
                 Return.period >= window[0],
-                Return.period <= base_period,
+                Return.period <= window[-1],
             )
         )
     )
-    if synthetic:
-        notes.append(
-            {
-                "kind": "synthetic",
-                "message": "Built from synthetic demo returns, not from real organisations' data.",
-            }
-        )
 
-    # Carry each organisation's last return forward over the months it missed.
-    filled: dict[tuple[str, str], dict[str, ReturnLine]] = {}
+
+Lines = dict[tuple[str, str], dict[str, ReturnLine]]
+
+
+def _carry_forward(
+    session: Session, *, chosen: list[str], window: list[str], notes: list[dict[str, Any]]
+) -> Lines:
+    """Each organisation's lines for each month of the window, a month it did not return
+    carried forward from its previous return (however old), with a note for each."""
+    lines = _latest_lines(session, organisations=chosen, first=window[0], last=window[-1])
+    filled: Lines = {}
     for organisation in chosen:
         previous: tuple[str, dict[str, ReturnLine]] | None = None
-        missing: list[str] = []
         for period in window:
             found = lines.get((organisation, period))
             if found is not None:
@@ -210,7 +278,6 @@ def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
                 previous = _last_before(session, organisation=organisation, period=period)
             if previous is not None:
                 filled[organisation, period] = previous[1]
-                missing.append(period)
                 notes.append(
                     {
                         "kind": "missing_return",
@@ -221,20 +288,26 @@ def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
                         f"carried forward from {previous[0]}.",
                     }
                 )
+    return filled
 
+
+def _units(*, chosen: list[str], window: list[str], filled: Lines) -> list[UnitData]:
+    """Each organisation's staff groups at the base month (the window's last), with
+    turnover and starters over the months of the window it has figures for."""
     units: list[UnitData] = []
+    base_period = window[-1]
     for organisation in chosen:
         base = filled.get((organisation, base_period))
         if base is None:
             continue
         months_present = [filled[organisation, p] for p in window if (organisation, p) in filled]
         for group, line in sorted(base.items()):
+            if line.establishment_wte == 0 and line.staff_in_post_wte == 0:
+                continue
             history = [m[group] for m in months_present if group in m]
             mean_staff = sum(float(h.staff_in_post_wte) for h in history) / len(history)
             leavers = sum(float(h.leavers_wte) for h in history)
             starters = sum(float(h.starters_wte) for h in history)
-            if line.establishment_wte == 0 and line.staff_in_post_wte == 0:
-                continue
             units.append(
                 UnitData(
                     organisation=organisation,
@@ -250,12 +323,44 @@ def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
                     else None,
                 )
             )
+    return units
 
-    chosen_pools = sorted(scenario.pools) if scenario.pools is not None else sorted(pools)
-    overrides = scenario.pool_capacity_wte or {}
-    pool_rows = []
-    for code in chosen_pools:
-        pool = pools[code]
+
+def _history(
+    *, units: list[UnitData], window: list[str], filled: Lines
+) -> list[dict[str, float | int]]:
+    """The system's leavers and staff in post in each month of the window, over the
+    plan's units only (its organisations and staff groups), with missing returns carried
+    forward as for the units. Month 0 is the base month, -11 the first of the window; a
+    month for which no unit has figures (before any return) is left out."""
+    history: list[dict[str, float | int]] = []
+    for index, period in enumerate(window):
+        present = [
+            filled[u.organisation, period][u.staff_group]
+            for u in units
+            if u.staff_group in filled.get((u.organisation, period), {})
+        ]
+        if not present:
+            continue
+        history.append(
+            {
+                "month": index - (len(window) - 1),
+                "leavers_wte": round(sum(float(line.leavers_wte) for line in present), 4),
+                "staff_in_post_wte": round(
+                    sum(float(line.staff_in_post_wte) for line in present), 4
+                ),
+            }
+        )
+    return history
+
+
+def _pool_capacity(pools: dict[str, BankPool], *, request: PlanRequest) -> list[dict[str, Any]]:
+    """Each pool's capacity for every month of the horizon: the scenario's override, an
+    admin's explicit capacity for the month, or the stored capacity grown monthly."""
+    overrides = request.scenario.pool_capacity_wte or {}
+    last = add_months(request.start, request.months - 1)
+    rows = []
+    for code, pool in sorted(pools.items()):
         explicit = {c.period: c.wte for c in pool.capacities}
         growth = float(pool.monthly_growth_rate or Decimal(0))
         capacity = []
@@ -266,7 +371,7 @@ def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
                 capacity.append(float(explicit[period]))
             else:
                 capacity.append(round(float(pool.capacity_wte) * (1 + growth) ** t, 4))
-        pool_rows.append(
+        rows.append(
             {
                 "code": code,
                 "home_place": pool.home_place,
@@ -275,18 +380,7 @@ def gather(session: Session, *, request: PlanRequest) -> GatheredInputs:
                 "capacity_wte": capacity,
             }
         )
-    return GatheredInputs(
-        base_period=base_period,
-        organisations=[{"code": o, "place": known_organisations[o]} for o in chosen],
-        staff_groups=[
-            {"code": g, "counts_as_nursing": groups[g]}
-            for g in sorted({u.staff_group for u in units})
-        ],
-        units=units,
-        pools=pool_rows,
-        notes=notes,
-        synthetic=synthetic,
-    )
+    return rows
 
 
 def _last_before(

@@ -17,7 +17,7 @@ MAX_HORIZON = 120
 
 
 class Scenario(BaseModel):
-    """Overrides of the model's inputs (symbols of optimiser-model.md); every key optional."""
+    """Overrides of the model's inputs (symbols of docs/model.md); every key optional."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,7 +35,9 @@ class Scenario(BaseModel):
         description="gamma (default: the stored target)",
     )
     target_period: Period | None = Field(
-        default=None, description="t*: the month the nursing target applies (default: the last)"
+        default=None,
+        description="t*: the month the targets' trajectories reach their values (default: "
+        "the horizon's last); it may lie beyond the horizon",
     )
     turnover_target: Fraction | None = Field(
         default=None, description="tau (default: the stored target)"
@@ -91,21 +93,63 @@ class PlanRequest(BaseModel):
 
 
 class Cost(BaseModel):
-    bank: float
-    travel: float
-    agency: float
-    unfilled_penalty: float
-    total: float
+    """A plan's cost: cash (money the system pays) apart from the unfilled penalty (a
+    price on empty posts, not money)."""
+
+    bank: float = Field(description="Bank WTE-months at each pool's cost, GBP")
+    travel: float = Field(description="Travel between places, GBP")
+    agency: float = Field(description="Agency, GBP")
+    cash: float | None = Field(
+        default=None, description="bank + travel + agency: the money the system pays, GBP"
+    )
+    unfilled_penalty: float = Field(
+        description="The notional penalty on unfilled posts, GBP-equivalent (not money)"
+    )
+    unfilled_wte_months: float | None = Field(
+        default=None, description="Unfilled WTE summed over units and months (WTE-months)"
+    )
+    total: float = Field(description="cash + unfilled_penalty: the cost stage's objective")
+
+
+class VersusDoNothing(BaseModel):
+    """The plan against the same system with no bank, each figure named for what it is."""
+
+    cash_difference: float = Field(
+        description="cost.cash - do_nothing.cash, GBP (positive: the plan pays more cash)"
+    )
+    unfilled_wte_months_avoided: float = Field(
+        description="do_nothing.unfilled_wte_months - cost.unfilled_wte_months (WTE-months)"
+    )
+    penalty_avoided: float = Field(
+        description="do_nothing.unfilled_penalty - cost.unfilled_penalty: notional penalty, "
+        "GBP-equivalent (not money)"
+    )
 
 
 class TargetOutcome(BaseModel):
-    required: float = Field(description="What the target asks for (WTE, or a rate)")
-    achieved: float = Field(description="What the plan reaches")
-    shortfall: float = Field(description="How far the plan falls short; 0 when met")
-    shadow_price: float | None = Field(
-        description="Extra cost of tightening the target by one percentage point (GBP); "
-        "0 when it does not bind"
+    required: float = Field(
+        description="The trajectory's final required value (nursing: WTE; turnover: rate)"
     )
+    achieved: float = Field(
+        description="The plan's value at the target month (the last month when the target "
+        "month lies beyond the horizon)"
+    )
+    shortfall: float = Field(
+        description="The largest monthly shortfall (nursing: WTE; turnover: rate as a "
+        "fraction); 0 when met"
+    )
+    shortfall_wte_months: float = Field(
+        default=0.0, description="The target's slack summed over months (WTE-months)"
+    )
+    months_short: list[str] = Field(
+        default_factory=list, description="The months (YYYY-MM) with a positive shortfall"
+    )
+    shadow_price: float | None = Field(
+        description="Extra cost of tightening the target by one percentage point over its "
+        "whole trajectory (GBP per percentage point); 0 when it does not bind; null unless "
+        "every target is met"
+    )
+    shadow_price_unit: str = Field(default="GBP per percentage point")
     met: bool
 
 
@@ -114,7 +158,10 @@ class Allocation(BaseModel):
     organisation: str
     staff_group: str
     period: str
-    wte: float
+    wte: float = Field(
+        description="WTE, in hundredths, rounded so that a pool's rows of a month never add "
+        "up to more than its capacity"
+    )
     cost: float = Field(description="Bank and travel cost, GBP")
 
 
@@ -132,20 +179,64 @@ class Projection(BaseModel):
 
 class SystemMonth(BaseModel):
     period: str
-    nursing_capacity_wte: float
-    nursing_capacity_trajectory_wte: float
-    turnover_rate_12m: float | None
-    turnover_target: float
+    nursing_capacity_wte: float = Field(description="Staff in post, bank and agency of nursing")
+    nursing_capacity_trajectory_wte: float = Field(
+        description="R_N[t] = C0·(1 + gamma·min(1, t/t*)), WTE"
+    )
+    nursing_shortfall_wte: float | None = Field(default=None, description="sN[t], WTE")
+    turnover_rate_12m: float | None = Field(
+        description="Rolling 12-month turnover, with the months before the horizon (fraction)"
+    )
+    turnover_trajectory: float | None = Field(
+        default=None, description="R_T[t], the rolling turnover allowed this month (fraction)"
+    )
+    turnover_target: float = Field(description="tau, the rate at the target month (fraction)")
+    turnover_shortfall_wte: float | None = Field(
+        default=None, description="sT[t]: WTE of leavers above the trajectory in the window"
+    )
     agency_wte: float
     agency_baseline_wte: float
     bank_wte: float
     bank_capacity_wte: float
+    over_establishment_nursing_wte: float | None = Field(
+        default=None,
+        description="WTE staffed above establishment (staff in post, bank and agency over "
+        "E), over nursing units",
+    )
+    over_establishment_wte: float | None = Field(
+        default=None, description="The same over all units, WTE"
+    )
 
 
 class PoolShadowPrice(BaseModel):
     pool: str
     period: str
-    value: float = Field(description="Cost saved by one more bank WTE that month (GBP)")
+    value: float = Field(
+        description="Cost saved by one more bank WTE that month (GBP per WTE-month), from "
+        "the cost stage; given only when every target is met"
+    )
+
+
+class PoolShortfallPrice(BaseModel):
+    pool: str
+    period: str
+    value: float = Field(
+        description="WTE of total target shortfall closed by one more bank WTE that month "
+        "(WTE per WTE-month), from the shortfall stage; given only when a target is out of "
+        "reach"
+    )
+
+
+class GapLever(BaseModel):
+    """Something that would close the gap to an unreachable target, and by how much."""
+
+    lever: str = Field(description="pool, pipeline, agency_ceiling or target_month")
+    subject: str | None = Field(description="The pool's code, or null")
+    description: str = Field(description="A sentence in a workforce lead's words")
+    shortfall_closed_wte: float = Field(
+        description="WTE-months of total shortfall closed by the step"
+    )
+    step: str = Field(description="What the lever moves by, in words")
 
 
 class SolveFigures(BaseModel):
@@ -158,7 +249,7 @@ class SolveFigures(BaseModel):
 
 
 class PlanRead(BaseModel):
-    """A plan: its state and, once finished, everything optimiser-model.md says it reports."""
+    """A plan: its state and, once finished, everything the model reports (docs/model.md)."""
 
     id: str
     label: str | None = Field(default=None, description="The name given in the request")
@@ -182,15 +273,38 @@ class PlanRead(BaseModel):
     synthetic_data: bool = Field(
         default=False, description="True when the plan was built from synthetic demo returns"
     )
-    objective: float | None = None
+    objective: float | None = Field(
+        default=None,
+        description="The cost stage's optimum (cash and penalty, GBP), among plans with the "
+        "least total target shortfall",
+    )
     cost: Cost | None = None
-    do_nothing_cost: float | None = None
-    saving: float | None = Field(default=None, description="do_nothing_cost - cost.total")
+    do_nothing: Cost | None = Field(
+        default=None, description="The same system with no bank, solved the same way"
+    )
+    do_nothing_cost: float | None = Field(default=None, description="do_nothing.total, GBP")
+    saving: float | None = Field(
+        default=None,
+        description="do_nothing_cost - cost.total: cash and notional penalty together, not "
+        "money; see versus_do_nothing",
+    )
+    versus_do_nothing: VersusDoNothing | None = None
     targets: dict[str, TargetOutcome] | None = None
     allocations: list[Allocation] | None = None
     projections: list[Projection] | None = None
     system: list[SystemMonth] | None = None
     pool_shadow_prices: list[PoolShadowPrice] | None = None
+    pool_shortfall_prices: list[PoolShortfallPrice] | None = Field(
+        default=None, description="Sorted by value, largest first; [] when every target is met"
+    )
+    gap_levers: list[GapLever] | None = Field(
+        default=None,
+        description="What would close the gap, biggest first; [] when every target is met",
+    )
+    prices_unit: str | None = Field(
+        default=None,
+        description="GBP when prices come from the cost stage, WTE when from the shortfall stage",
+    )
     solve: SolveFigures | None = None
 
 

@@ -13,6 +13,7 @@ from app.errors import ValidationFailed, field_error
 from app.plans.inputs import GatheredInputs, horizon_index
 from app.plans.schemas import PlanRequest
 from optimiser import (
+    HistoryMonth,
     Organisation,
     Pool,
     Problem,
@@ -174,6 +175,14 @@ def build_problem(
             island_places=ISLAND_PLACES,
         ),
         pipeline_factor=scenario.pipeline_factor if scenario.pipeline_factor is not None else 1.0,
+        history=tuple(
+            HistoryMonth(
+                month=int(h["month"]),
+                leavers_wte=float(h["leavers_wte"]),
+                staff_in_post_wte=float(h["staff_in_post_wte"]),
+            )
+            for h in gathered.history
+        ),
     )
     try:
         validate(problem)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from optimiser import Organisation, Pool, Problem, Reach, StaffGroup, Targets, Unit
 
 # Targets that never bind, for tests of the other families.
@@ -72,3 +74,12 @@ def problem(
         targets=targets,
         reach=reach or Reach(island_places=("Island",), travel_cost_per_wte_month=50.0),
     )
+
+
+def with_capacity(problem: Problem, pool: int, month: int, delta: float) -> Problem:
+    """The same problem with ``delta`` more WTE in one pool's capacity in one month."""
+    pools = list(problem.pools)
+    capacity = pools[pool].capacity(problem.months)
+    capacity[month] += delta
+    pools[pool] = dataclasses.replace(pools[pool], capacity_by_month=tuple(capacity))
+    return dataclasses.replace(problem, pools=tuple(pools))

@@ -141,7 +141,7 @@ def test_nursing_capacity_target() -> None:
     assert short.status is SolveStatus.TARGETS_UNREACHABLE
     assert short.targets["nursing_capacity"].shortfall == pytest.approx(4.5)
     assert short.targets["nursing_capacity"].met is False
-    assert "4.50 WTE short" in short.message
+    assert "by up to 4.50 WTE" in short.message
 
 
 def test_turnover_target() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from optimiser import Problem, ProblemError, SolveStatus, Targets, solve
+from optimiser import HistoryMonth, Problem, ProblemError, SolveStatus, Targets, solve
 from optimiser.examples import example, generate
 from optimiser.model import build, place_names
 from optimiser.problem import MAX_MONTHS
@@ -37,7 +37,12 @@ def test_bad_inputs_are_refused_naming_the_field() -> None:
         base,
         pools=tuple(pools),
         units=tuple(units),
-        targets=Targets(target_month=base.months + 1),
+        targets=Targets(target_month=0),
+        history=(
+            HistoryMonth(month=-12, leavers_wte=1.0, staff_in_post_wte=10.0),
+            HistoryMonth(month=0, leavers_wte=-1.0, staff_in_post_wte=10.0),
+            HistoryMonth(month=0, leavers_wte=1.0, staff_in_post_wte=10.0),
+        ),
     )
     refused = fields_refused(bad)
     assert "pools[1].capacity_wte" in refused
@@ -45,6 +50,15 @@ def test_bad_inputs_are_refused_naming_the_field() -> None:
     assert "units[0].staff_in_post_wte" in refused
     assert "units[1].turnover_rate" in refused
     assert "targets.target_month" in refused
+    assert "history[0].month" in refused
+    assert "history[1].leavers_wte" in refused
+    assert "history[2].month" in refused  # repeated
+    # A target month beyond the horizon is a trajectory that ends part-way: allowed.
+    later = dataclasses.replace(base, targets=Targets(target_month=base.months + 6))
+    assert solve(later, do_nothing=False).status in (
+        SolveStatus.OPTIMAL,
+        SolveStatus.TARGETS_UNREACHABLE,
+    )
 
 
 def test_horizon_over_120_months_is_refused() -> None:

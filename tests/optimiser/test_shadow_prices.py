@@ -12,6 +12,7 @@ import pytest
 
 from optimiser import Organisation, Pool, Problem, SolveStatus, StaffGroup, Targets, Unit, solve
 from optimiser.examples import generate
+from tests.optimiser.helpers import with_capacity
 
 STEP = 1e-3
 
@@ -20,14 +21,6 @@ def objective(problem: Problem) -> float:
     result = solve(problem, do_nothing=False)
     assert result.objective is not None
     return result.objective
-
-
-def with_capacity(problem: Problem, pool: int, month: int, delta: float) -> Problem:
-    pools = list(problem.pools)
-    capacity = pools[pool].capacity(problem.months)
-    capacity[month] += delta
-    pools[pool] = dataclasses.replace(pools[pool], capacity_by_month=tuple(capacity))
-    return dataclasses.replace(problem, pools=tuple(pools))
 
 
 def assert_between(price: float, left: float, right: float) -> None:

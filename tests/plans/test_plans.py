@@ -118,11 +118,22 @@ def test_a_small_system_gets_the_plan_worked_out_by_hand(
         "bank": 1200.0,
         "travel": 100.0,
         "agency": 600.0,
+        "cash": 1900.0,
         "unfilled_penalty": 0.0,
+        "unfilled_wte_months": 0.0,
         "total": 1900.0,
     }
     assert plan["do_nothing_cost"] == 3000.0
+    assert plan["do_nothing"]["cash"] == 3000.0
+    assert plan["versus_do_nothing"] == {
+        "cash_difference": -1100.0,
+        "unfilled_wte_months_avoided": 0.0,
+        "penalty_avoided": 0.0,
+    }
     assert plan["saving"] == 1100.0
+    assert plan["prices_unit"] == "GBP"
+    assert plan["pool_shortfall_prices"] == []
+    assert plan["gap_levers"] == []
     allocations = {(a["organisation"], a["wte"], a["cost"]) for a in plan["allocations"]}
     assert allocations == {("RHM", 10.0, 1000.0), ("RHU", 2.0, 300.0)}
     assert plan["pool_shadow_prices"] == [{"pool": "T-NURSE", "period": "2024-03", "value": 50.0}]
@@ -219,9 +230,89 @@ def test_random_systems_cost_what_an_independent_solve_says(
         ).json()
         assert plan.get("state") == "finished", plan.get("errors")
         inputs = client.get(f"/v1/plans/{plan['id']}/inputs", headers=planner).json()
-        reference = independent.objective(Problem.from_dict(inputs["problem"]))
-        assert plan["objective"] == pytest.approx(reference, rel=1e-6)
+        problem = Problem.from_dict(inputs["problem"])
+        assert [m.month for m in problem.history] == [-2, -1, 0]
+        # Held out: the independent lexicographic solve of what the plan was solved with.
+        reference = independent.solve(problem)
+        assert plan["objective"] == pytest.approx(reference.cost, rel=1e-4)
+        shortfall = sum(t["shortfall_wte_months"] for t in plan["targets"].values())
+        assert shortfall == pytest.approx(reference.shortfall, rel=1e-4, abs=0.01)
         assert inputs["base_period"] == "2024-03"
+
+
+def test_allocations_never_add_up_to_more_than_a_pool_holds(
+    client: TestClient, planner: dict[str, str], small_system: None
+) -> None:
+    """A pool of 12.009 WTE: 10 to RHM, 2.009 to RHU. Rounded each on its own, the rows
+    would be 10.00 + 2.01 = 12.01, more than the pool holds; rounded within capacity they
+    are 10.00 + 2.00."""
+    scenario = {**HAND_SCENARIO, "pool_capacity_wte": {"T-NURSE": 12.009}}
+    plan = client.post(
+        "/v1/plans", json={"start": "2024-03", "months": 1, "scenario": scenario}, headers=planner
+    ).json()
+    rows = {a["organisation"]: a["wte"] for a in plan["allocations"]}
+    assert rows == {"RHM": 10.0, "RHU": 2.0}
+    assert sum(rows.values()) <= 12.009
+
+
+def test_a_target_out_of_reach_is_explained_in_wte(
+    client: TestClient, planner: dict[str, str], small_system: None
+) -> None:
+    """Nursing capacity today: RHM 90 + 5 + 2 and RHU 45 + 2 + 1, C0 = 145; 20% growth by
+    the second month: R_N = 159.5 and 174. Agency is barred and nobody leaves or joins
+    (one of each a month), so capacity is 135 in post plus the pool's 12: 147, short 12.5
+    and 27 WTE. Each more pool WTE closes one WTE of shortfall in its month."""
+    scenario = {
+        **HAND_SCENARIO,
+        "nursing_capacity_growth": 0.2,
+        "agency_reduction": 0.999999,
+        "unfilled_penalty_per_wte_month": {"NURSE": 1000},
+    }
+    response = client.post(
+        "/v1/plans", json={"start": "2024-03", "months": 2, "scenario": scenario}, headers=planner
+    )
+    assert response.status_code == 201, response.text
+    plan = response.json()
+    assert plan["status"] == "targets_unreachable"
+    assert [m["nursing_shortfall_wte"] for m in plan["system"]] == [12.5, 27.0]
+    nursing = plan["targets"]["nursing_capacity"]
+    assert nursing["months_short"] == ["2024-03", "2024-04"]
+    assert nursing["shortfall"] == 27.0
+    assert nursing["shortfall_wte_months"] == 39.5
+    assert nursing["shadow_price"] is None
+    assert nursing["shadow_price_unit"] == "GBP per percentage point"
+    assert "by up to 27.00 WTE" in plan["message"]
+    assert plan["prices_unit"] == "WTE"
+    assert plan["pool_shadow_prices"] == []
+    assert [p["value"] for p in plan["pool_shortfall_prices"]] == [1.0, 1.0]
+    levers = {lever["lever"]: lever for lever in plan["gap_levers"]}
+    assert levers["pool"]["subject"] == "T-NURSE"
+    assert levers["pool"]["shortfall_closed_wte"] == 2.0
+    assert {"pipeline", "target_month"} <= set(levers)
+    # Cash apart from the penalty, against doing nothing.
+    cost, nothing = plan["cost"], plan["do_nothing"]
+    assert cost["cash"] == cost["bank"] + cost["travel"] + cost["agency"]
+    assert plan["versus_do_nothing"]["cash_difference"] == round(cost["cash"] - nothing["cash"], 2)
+    assert plan["versus_do_nothing"]["unfilled_wte_months_avoided"] == 24.0
+    assert plan["versus_do_nothing"]["penalty_avoided"] == 24_000.0
+
+
+def test_a_plans_inputs_reproduce_it(
+    client: TestClient, planner: dict[str, str], small_system: None
+) -> None:
+    """The stored inputs carry the system's months before the horizon (leavers 1 + 0.5,
+    staff 90 + 45 in each of 2024-02 and 2024-03), and solve to the same plan."""
+    from optimiser import solve
+
+    plan = client.post("/v1/plans", json={"start": "2024-03", "months": 3}, headers=planner).json()
+    inputs = client.get(f"/v1/plans/{plan['id']}/inputs", headers=planner).json()
+    assert inputs["problem"]["history"] == [
+        {"month": -1, "leavers_wte": 1.5, "staff_in_post_wte": 135.0},
+        {"month": 0, "leavers_wte": 1.5, "staff_in_post_wte": 135.0},
+    ]
+    again = solve(Problem.from_dict(inputs["problem"])).to_dict()
+    for key in ("allocations", "system", "targets", "cost", "do_nothing"):
+        assert again[key] == plan[key]
 
 
 def test_a_plan_past_the_wait_budget_answers_202_and_can_be_polled(
@@ -358,7 +449,8 @@ def test_plans_left_by_a_dead_process_are_failed_or_requeued_at_start_up(
             "/scenario/turnover_target",
         ),
         (
-            {"start": "2024-03", "months": 2, "scenario": {"target_period": "2024-09"}},
+            # before the start (after the horizon is allowed: the trajectory ends part-way)
+            {"start": "2024-03", "months": 2, "scenario": {"target_period": "2024-01"}},
             "/scenario/target_period",
         ),
         ({"start": "2024-03", "months": 1, "scenario": {"colour": "blue"}}, "/scenario/colour"),
@@ -471,7 +563,10 @@ def test_the_command_line_plans_and_writes_csv_and_excel(
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "optimal" in captured.out
-    assert "£           1,900" in captured.out
+    cash = next(line for line in captured.out.splitlines() if "cash cost (GBP)" in line)
+    assert cash.split()[3:] == ["1,900", "3,000", "-1,100"]
+    assert "unfilled penalty (not money)" in captured.out
+    assert "saving" not in captured.out.lower()
     assert "done in" in captured.err
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert len(files) == 2

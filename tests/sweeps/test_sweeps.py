@@ -234,7 +234,7 @@ def test_a_grid_of_more_points_than_allowed_is_refused_before_anything_is_stored
         ({"agency_reduction": ["lots"]}, "/grid/agency_reduction/0", "lots"),
         ({"turnover_sensitivity.NURSE": [9]}, "/grid/turnover_sensitivity.NURSE/0", "9"),
         ({"turnover_sensitivity.PORTERS": [1]}, "/grid/turnover_sensitivity.PORTERS", "PORTERS"),
-        ({"target_period": ["2024-09"]}, "/grid/target_period", "2024"),
+        ({"target_period": ["2023-09"]}, "/grid/target_period", "2023"),  # before the start
         ({"agency_reduction": []}, "/grid/agency_reduction", ""),
         ({}, "/grid", ""),
         ({"agency_reduction": [0], "pipeline_factor": [1], "min_fill_rate": [0]}, "/grid", ""),

@@ -1,0 +1,127 @@
+"""What would close the gap when a target is out of reach, biggest first.
+
+Each lever is measured in WTE-months of total shortfall ``Σ_t (sN[t] + sT[t])`` closed:
+
+- a pool: one more bank WTE in every month, from the shortfall stage's duals (the sum of
+  the pool's monthly prices). A pool's capacity is a right-hand side, so its dual is the
+  exact rate of change for a small enough step (exact for one WTE unless a price changes
+  within that WTE, when it is the rate at the start of the step);
+- the recruitment pipeline (10% more starters), the agency ceiling (one point less
+  reduction) and the target month (six months later): by solving the shortfall stage
+  again with the lever moved. The target month moves coefficients, not only right-hand
+  sides, and the other two are steps too large for a dual, so these are exact re-solves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from optimiser import model as lp
+from optimiser.problem import Problem
+from optimiser.readback import _rows_of
+from optimiser.result import SolveStatus
+from optimiser.solver import SolverRun, run_highs
+
+PIPELINE_STEP = 1.1
+AGENCY_STEP = 0.01
+TARGET_MONTH_STEP = 6
+
+
+def gap_levers(
+    model: lp.Model, outcome: SolverRun, *, deadline: float, threads: int
+) -> list[dict[str, Any]]:
+    """The levers, biggest first; a lever whose re-solve does not finish by ``deadline``
+    (a ``time.perf_counter()`` value) is left out."""
+    assert outcome.shortfall is not None
+    levers = _pool_levers(model, outcome.shortfall_duals)
+    for lever in _resolved_levers(model.problem):
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        variant, subject, description, step = lever
+        moved = run_highs(
+            lp.build(variant, with_pulp=False),
+            time_limit_s=remaining,
+            threads=threads,
+            stages=1,
+            basis=outcome.basis,
+        )
+        if moved.status is not SolveStatus.OPTIMAL or moved.shortfall is None:
+            continue
+        closed = max(0.0, outcome.shortfall - moved.shortfall)
+        levers.append(
+            {
+                "lever": subject,
+                "subject": None,
+                "description": description.format(closed=closed),
+                "shortfall_closed_wte": round(closed, 2),
+                "step": step,
+            }
+        )
+    levers.sort(key=lambda x: (-x["shortfall_closed_wte"], x["lever"], x["subject"] or ""))
+    return levers
+
+
+def _pool_levers(model: lp.Model, duals: lp.FloatArray | None) -> list[dict[str, Any]]:
+    rows = _rows_of(model, duals, "pool_capacity")
+    if rows is None:
+        return []
+    pools = model.problem.pools
+    per_pool = np.maximum(0.0, -rows).reshape(len(pools), model.layout.months).sum(axis=1)
+    return [
+        {
+            "lever": "pool",
+            "subject": pool.code,
+            "description": f"One more bank WTE in pool {pool.code} ({pool.home_place}) in every "
+            f"month would close about {closed:,.2f} WTE-months of shortfall.",
+            "shortfall_closed_wte": round(float(closed), 2),
+            "step": "one more bank WTE in every month",
+        }
+        for pool, closed in zip(pools, per_pool.tolist(), strict=True)
+        if closed > 0.005
+    ]
+
+
+def _resolved_levers(problem: Problem) -> list[tuple[Problem, str, str, str]]:
+    """(problem with the lever moved, lever, description template, step)."""
+    levers = []
+    pipeline = round(problem.pipeline_factor * PIPELINE_STEP, 6)
+    levers.append(
+        (
+            dataclasses.replace(problem, pipeline_factor=pipeline),
+            "pipeline",
+            f"Recruiting 10% more starters (pipeline factor {pipeline:g}) would close "
+            "{closed:,.2f} WTE-months of shortfall.",
+            "10% more starters",
+        )
+    )
+    targets = problem.targets
+    alpha = targets.agency_reduction
+    if alpha is not None and alpha > 0:
+        eased = round(max(0.0, alpha - AGENCY_STEP), 6)
+        levers.append(
+            (
+                dataclasses.replace(
+                    problem, targets=dataclasses.replace(targets, agency_reduction=eased)
+                ),
+                "agency_ceiling",
+                f"Cutting agency by {100 * eased:g}% rather than {100 * alpha:g}% would close "
+                "{closed:,.2f} WTE-months of shortfall.",
+                "1 point less agency reduction",
+            )
+        )
+    later = problem.target_month + TARGET_MONTH_STEP
+    levers.append(
+        (
+            dataclasses.replace(problem, targets=dataclasses.replace(targets, target_month=later)),
+            "target_month",
+            f"Reaching the targets {TARGET_MONTH_STEP} months later (month {later} rather than "
+            f"{problem.target_month}) would close {{closed:,.2f}} WTE-months of shortfall.",
+            f"target {TARGET_MONTH_STEP} months later",
+        )
+    )
+    return levers

@@ -1,0 +1,338 @@
+"""The solver bridge: a built model to HiGHS (or CBC) and back, in two stages.
+
+The plan is the lexicographic optimum of ``docs/model.md``: first the least total target
+shortfall ``Σ_t (sN[t] + sT[t])`` (the *shortfall stage*), then the least cost among
+plans with that shortfall (the *cost stage*). Both stages solve the same HiGHS model,
+changed in place between them: the objective becomes the cost, and the shortfall is held
+at its least, either by fixing every slack at zero (when the targets are all reachable)
+or by one extra row ``Σ slack <= best·(1 + 1e-9) + 1e-7``. HiGHS keeps its simplex
+basis across the change, so the cost stage starts from the shortfall stage's vertex.
+
+By simplex, the shortfall stage alone is slow to solve from scratch: its objective
+prices only the slacks, so most vertices tie and the simplex wanders among them. So the
+model is first solved with a weighted objective, ``cost + M·Σ slack`` (``WARM_START_
+WEIGHT`` times the dearest cost), whose vertex is close to a least-shortfall one; both
+stages then go on from it by the primal simplex, and usually finish at once. The
+weighted solve is only a starting point: the two stages that follow are exact whatever
+its weight, so the plan does not depend on it.
+Solution values and the duals of both stages are returned; ``solve`` reads them back.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+import highspy
+import numpy as np
+import pulp
+
+from optimiser import model as lp
+from optimiser.result import SolveStatus
+
+FloatArray = lp.FloatArray
+# Relative and absolute room given to the least shortfall in the cost stage: solvers keep
+# their rows to about 1e-7, so the cost stage must not be asked for more.
+SHORTFALL_RELATIVE_ROOM = 1e-9
+SHORTFALL_ABSOLUTE_ROOM = 1e-7
+# A least shortfall this small (WTE-months, per WTE of nursing capacity today) is zero:
+# the cost stage then fixes every slack at 0.
+ZERO_SHORTFALL_PER_WTE = 1e-9
+
+# From this many columns HiGHS solves the shortfall stage by its HiPO interior point
+# rather than by dual simplex, crossing over to a vertex from which the cost stage goes
+# on by dual simplex. The measurements behind the threshold are in docs/optimiser.md.
+INTERIOR_POINT_FROM = 60_000
+METHODS = ("simplex", "ipm", "hipo")
+WARM_START_WEIGHT = 100.0
+PRIMAL_SIMPLEX = 4  # HiGHS's simplex_strategy for the primal simplex
+
+
+@dataclass(kw_only=True)
+class SolverRun:
+    """What a solver found, stage by stage."""
+
+    status: SolveStatus
+    values: FloatArray | None = None
+    shortfall: float | None = None  # the shortfall stage's optimum, WTE-months
+    objective: float | None = None  # the cost stage's optimum, GBP
+    shortfall_duals: FloatArray | None = None  # row duals of the shortfall stage
+    cost_duals: FloatArray | None = None  # row duals of the cost stage
+    solve_s: float = 0.0
+    solver: str = ""
+    reason: str = ""
+    # HiGHS's simplex and interior-point iterations over both stages: which method ran.
+    iterations: tuple[int, int] = (0, 0)
+    # The simplex basis at the end of the shortfall stage, to start a like model from.
+    basis: Any = None
+
+
+def highs_version() -> str:
+    return f"HiGHS {version('highspy')} (highspy)"
+
+
+def zero_shortfall(model: lp.Model) -> float:
+    """The least shortfall (WTE-months) below which every target counts as reachable."""
+    return ZERO_SHORTFALL_PER_WTE * (1.0 + model.data.baseline_nursing_capacity) + 1e-7
+
+
+def shortfall_ceiling(best: float) -> float:
+    return best * (1 + SHORTFALL_RELATIVE_ROOM) + SHORTFALL_ABSOLUTE_ROOM
+
+
+def resolve_method(model: lp.Model, method: str) -> str:
+    """``method``, or for ``auto`` HiPO from ``INTERIOR_POINT_FROM`` columns and simplex
+    below."""
+    if method == "auto":
+        method = "hipo" if model.layout.count >= INTERIOR_POINT_FROM else "simplex"
+    if method not in METHODS:
+        raise ValueError(f"unknown method '{method}': one of {', '.join(METHODS)} or auto")
+    return method
+
+
+def warm_start_cost(model: lp.Model) -> FloatArray:
+    """``cost + M·Σ slack``, M ``WARM_START_WEIGHT`` times the dearest cost."""
+    weight = WARM_START_WEIGHT * max(1.0, float(model.cost.max(initial=0.0)))
+    return model.cost + weight * model.shortfall_cost
+
+
+def _highs(
+    model: lp.Model, *, time_limit_s: float, threads: int, method: str, cost: FloatArray
+) -> Any:
+    """A HiGHS object holding the model with objective ``cost``, or None when HiGHS
+    refuses it. ``method`` is one of ``METHODS``."""
+    highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("time_limit", max(1e-3, float(time_limit_s)))
+    highs.setOptionValue("threads", int(threads))
+    highs.setOptionValue("solver", method)
+    # Devex pricing: faster than HiGHS's default on these LPs (docs/optimiser.md); it is
+    # the simplex of the cost stage too when the shortfall stage ran an interior point.
+    highs.setOptionValue("simplex_dual_edge_weight_strategy", 1)
+    num_col, num_row = model.layout.count, model.num_rows
+    status = highs.passModel(
+        num_col,
+        num_row,
+        model.nonzeros,
+        1,  # column-wise matrix
+        1,  # minimise
+        0.0,
+        cost,
+        model.col_lower,
+        model.col_upper,
+        model.row_lower,
+        model.row_upper,
+        model.a_start[:-1],
+        model.a_index,
+        model.a_value,
+        np.zeros(num_col, dtype=np.int32),
+    )
+    return None if status == highspy.HighsStatus.kError else highs
+
+
+def run_highs(
+    model: lp.Model,
+    *,
+    time_limit_s: float,
+    threads: int,
+    method: str = "auto",
+    stages: int = 2,
+    basis: Any = None,
+) -> SolverRun:
+    """Both stages on one HiGHS object, from the model's arrays in one ``passModel`` call
+    (no files); ``stages=1`` stops after the shortfall stage. The time limit is for the
+    whole (HiGHS counts its run time over every run of the same object). ``basis``, from
+    an earlier run of a model of the same shape, starts the shortfall stage in place of
+    the weighted solve."""
+    started = time.perf_counter()
+    method = resolve_method(model, method)
+    warm = method == "simplex" and len(model.layout.slacks) > 0 and basis is None
+    highs = _highs(
+        model,
+        time_limit_s=time_limit_s,
+        threads=threads,
+        method=method,
+        cost=warm_start_cost(model) if warm else model.shortfall_cost,
+    )
+    if highs is None:
+        return SolverRun(
+            status=SolveStatus.ERROR, solver=highs_version(), reason="HiGHS refused the model"
+        )
+    everything = np.arange(model.layout.count, dtype=np.int32)
+    warm_iterations = (0, 0)
+    if basis is not None and method == "simplex":
+        highs.setBasis(basis)
+    if warm:
+        highs.run()
+        info = highs.getInfo()
+        warm_iterations = (info.simplex_iteration_count, info.ipm_iteration_count)
+        highs.changeColsCost(model.layout.count, everything, model.shortfall_cost)
+        _primal(highs)
+    highs.run()
+    first = _read(highs, model, time_limit_s)
+    first.iterations = (
+        first.iterations[0] + warm_iterations[0],
+        first.iterations[1] + warm_iterations[1],
+    )
+    first.shortfall, first.shortfall_duals = first.objective, first.cost_duals
+    first.objective = first.cost_duals = None
+    if first.status is SolveStatus.OPTIMAL and method == "simplex":
+        first.basis = highs.getBasis()
+    if first.status is not SolveStatus.OPTIMAL or stages == 1:
+        first.solve_s = time.perf_counter() - started
+        if first.values is not None and first.shortfall is not None:
+            first.objective = float(model.cost @ first.values)
+        return first
+    assert first.shortfall is not None
+    _hold_shortfall(highs, model, first.shortfall)
+    highs.changeColsCost(model.layout.count, everything, model.cost)
+    # An interior point cannot solve the cost stage: held at its least, the shortfall
+    # leaves the feasible set no interior. Its crossover has given a vertex, from which
+    # the dual simplex goes on.
+    highs.setOptionValue("solver", "simplex")
+    _primal(highs)
+    highs.run()
+    second = _read(highs, model, time_limit_s)
+    second.solve_s = time.perf_counter() - started
+    second.shortfall, second.shortfall_duals = first.shortfall, first.shortfall_duals
+    second.basis = first.basis
+    second.iterations = (
+        first.iterations[0] + second.iterations[0],
+        first.iterations[1] + second.iterations[1],
+    )
+    if second.cost_duals is not None:
+        second.cost_duals = second.cost_duals[: model.num_rows]
+    if second.values is None:  # stopped before any cost-stage plan: the first stage's
+        second.status = SolveStatus.TIME_LIMIT
+        second.values = first.values
+        second.objective = float(model.cost @ first.values) if first.values is not None else None
+    return second
+
+
+def _primal(highs: Any) -> None:
+    """After a change of objective the basis is still primal feasible (and with the
+    shortfall held, still so: the held row is met), so the primal simplex goes on from it
+    where the dual simplex would first have to regain dual feasibility: on the demo plan
+    0.04 s for both stages against 4.5 s."""
+    highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
+
+
+def _hold_shortfall(highs: Any, model: lp.Model, best: float) -> None:
+    """Keep the shortfall at its least for the cost stage."""
+    slacks = model.layout.slacks.astype(np.int32)
+    if not len(slacks):
+        return
+    if best <= zero_shortfall(model):
+        zeros = np.zeros(len(slacks))
+        highs.changeColsBounds(len(slacks), slacks, zeros, zeros)
+    else:
+        highs.addRow(-np.inf, shortfall_ceiling(best), len(slacks), slacks, np.ones(len(slacks)))
+
+
+def _read(highs: Any, model: lp.Model, time_limit_s: float) -> SolverRun:
+    """What a finished HiGHS run found; ``objective`` and ``cost_duals`` hold this run's
+    objective and row duals, whichever stage it was."""
+    info = highs.getInfo()
+    model_status = highs.getModelStatus()
+    Status = highspy.HighsModelStatus
+    run = SolverRun(
+        status=SolveStatus.ERROR,
+        solver=highs_version(),
+        iterations=(info.simplex_iteration_count, info.ipm_iteration_count),
+    )
+    if model_status == Status.kOptimal:
+        solution = highs.getSolution()
+        run.status = SolveStatus.OPTIMAL
+        run.values = np.asarray(solution.col_value)
+        run.cost_duals = np.asarray(solution.row_dual)
+        run.objective = info.objective_function_value
+    elif model_status in (Status.kInfeasible, Status.kUnboundedOrInfeasible):
+        run.status = SolveStatus.INFEASIBLE
+    elif model_status in (Status.kTimeLimit, Status.kIterationLimit):
+        run.status = SolveStatus.TIME_LIMIT
+        run.reason = f"stopped at the time limit of {time_limit_s:g} s"
+        if info.primal_solution_status == 2:  # feasible
+            run.values = np.asarray(highs.getSolution().col_value)
+            run.objective = info.objective_function_value
+    else:
+        run.reason = f"HiGHS ended with '{highs.modelStatusToString(model_status)}'"
+    return run
+
+
+def run_cbc(model: lp.Model, *, time_limit_s: float, threads: int) -> SolverRun:
+    """The fallback: the PuLP model solved by CBC, in the same two stages (two solves)."""
+    assert model.lp is not None
+    started = time.perf_counter()
+    label = f"CBC (PuLP {pulp.__version__})"
+    slacks = [model.variables[j] for j in model.layout.slacks.tolist()]
+    model.lp.setObjective(pulp.lpSum(slacks))
+    first = _cbc_stage(model, time_limit_s, threads, label)
+    first.shortfall, first.shortfall_duals = first.objective, first.cost_duals
+    if first.status is not SolveStatus.OPTIMAL or first.shortfall is None:
+        first.solve_s = time.perf_counter() - started
+        return first
+    if first.shortfall <= zero_shortfall(model):
+        for variable in slacks:
+            variable.upBound = 0
+    elif slacks:
+        model.lp.addConstraint(
+            pulp.lpSum(slacks) <= shortfall_ceiling(first.shortfall), "shortfall_ceiling"
+        )
+    nonzero = np.nonzero(model.cost)[0].tolist()
+    model.lp.setObjective(
+        pulp.LpAffineExpression([(model.variables[j], float(model.cost[j])) for j in nonzero])
+    )
+    remaining = max(1.0, time_limit_s - (time.perf_counter() - started))
+    second = _cbc_stage(model, remaining, threads, label)
+    second.shortfall, second.shortfall_duals = first.shortfall, first.shortfall_duals
+    second.solve_s = time.perf_counter() - started
+    if second.values is None:
+        second.status, second.values = SolveStatus.TIME_LIMIT, first.values
+    return second
+
+
+def _cbc_stage(model: lp.Model, time_limit_s: float, threads: int, label: str) -> SolverRun:
+    assert model.lp is not None
+    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, threads=threads)
+    model.lp.solve(solver)
+    status = pulp.LpStatus[model.lp.status]
+    if status == "Optimal":
+        timed_out = model.lp.sol_status == pulp.LpSolutionIntegerFeasible
+        return SolverRun(
+            status=SolveStatus.TIME_LIMIT if timed_out else SolveStatus.OPTIMAL,
+            values=np.array([v.varValue or 0.0 for v in model.variables]),
+            cost_duals=None
+            if timed_out
+            else np.array([c.pi or 0.0 for c in model.constraints], dtype=float),
+            objective=float(pulp.value(model.lp.objective) or 0.0),
+            solver=label,
+        )
+    if status == "Infeasible":
+        return SolverRun(status=SolveStatus.INFEASIBLE, solver=label)
+    return SolverRun(status=SolveStatus.ERROR, solver=label, reason=f"CBC ended '{status}'")
+
+
+def run(
+    model: lp.Model, *, solver: str, time_limit_s: float, threads: int, stages: int = 2
+) -> SolverRun:
+    """Both stages by ``solver`` (``highs`` or ``cbc``); with HiGHS the values and the cost
+    stage's duals are written back onto the PuLP model, when it has one."""
+    if solver == "highs":
+        outcome = run_highs(model, time_limit_s=time_limit_s, threads=threads, stages=stages)
+        if model.lp is not None and outcome.values is not None:
+            write_back(model, outcome)
+        return outcome
+    if solver == "cbc":
+        return run_cbc(model, time_limit_s=time_limit_s, threads=threads)
+    raise ValueError(f"unknown solver '{solver}': highs or cbc")
+
+
+def write_back(model: lp.Model, outcome: SolverRun) -> None:
+    assert outcome.values is not None
+    for variable, value in zip(model.variables, outcome.values.tolist(), strict=True):
+        variable.varValue = value
+    if outcome.cost_duals is not None:
+        for constraint, dual in zip(model.constraints, outcome.cost_duals.tolist(), strict=True):
+            constraint.pi = dual

@@ -1,8 +1,9 @@
 """The HIOW bank pools: one per place and kind, sized from the demo returns' bank use.
 
 A pool's capacity is the bank WTE its place's organisations used in the covered staff
-groups, averaged over the last 12 months of the synthetic returns, plus the strategy's 5%
-initial increase. The generator is deterministic, so the capacities are too.
+groups, averaged over the last 12 months of the synthetic returns, plus the shared bank's
+initial increase (``reference.BANK_INITIAL_INCREASE``). The generator is deterministic, so
+the capacities are too.
 """
 
 from __future__ import annotations

@@ -135,8 +135,10 @@ PAY_UPLIFTS = {
 # Sickness absence: a winter peak, and the pandemic's waves (extra fraction of time lost).
 SICKNESS_WINTER_SWING = 0.12
 SICKNESS_WAVES = (("2020-04", 0.018), ("2021-01", 0.010), ("2022-01", 0.012), ("2022-07", 0.005))
-# Leavers peak in late summer; vacancies too, until newly qualified staff start in autumn.
-LEAVERS_SEASONAL_SWING = 0.10
+# Vacancies peak in late summer, until newly qualified staff start in autumn. Leavers are
+# not made seasonal: a plan projects level leavers, and a seasonal history would put a
+# plan's rolling 12-month turnover above its trajectory for half a year whatever it does.
+LEAVERS_SEASONAL_SWING = 0.0
 VACANCY_SEASONAL_SWING = 0.004
 # Starters are never fewer than this share of the month's leavers.
 MIN_STARTERS = 0.3

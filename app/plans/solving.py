@@ -11,7 +11,7 @@ from typing import Any
 
 from app.errors import ValidationFailed, field_error
 from app.plans.inputs import GatheredInputs, horizon_index
-from app.plans.schemas import PlanRequest
+from app.plans.schemas import PlanRequest, Scenario
 from optimiser import (
     HistoryMonth,
     Organisation,
@@ -56,6 +56,154 @@ class Solved:
     result: dict[str, Any]
 
 
+def _agency_costs(gathered: GatheredInputs) -> dict[str, float]:
+    """Each staff group's agency cost per WTE-month from the base month's reported spend,
+    where any organisation reports it."""
+    spend: dict[str, float] = defaultdict(float)
+    wte: dict[str, float] = defaultdict(float)
+    for unit in gathered.units:
+        if unit.agency_spend_gbp is not None and unit.agency_wte > 0:
+            spend[unit.staff_group] += unit.agency_spend_gbp
+            wte[unit.staff_group] += unit.agency_wte
+    return {code: round(spend[code] / wte[code], 2) for code in wte}
+
+
+def _staff_group(
+    group: dict[str, Any],
+    *,
+    scenario: Scenario,
+    reported_agency: dict[str, float],
+    dearest_bank: dict[str, float],
+    notes: list[dict[str, Any]],
+) -> StaffGroup:
+    """A staff group with its costs: agency dearer than its bank (noted where raised), the
+    unfilled penalty above agency, and the scenario's overrides."""
+    code, nursing = group["code"], bool(group["counts_as_nursing"])
+    overrides = scenario.agency_cost_per_wte_month or {}
+    if code in overrides:
+        agency = float(overrides[code])
+    else:
+        agency = reported_agency.get(code, DEFAULT_AGENCY_COST.get(code, FALLBACK_AGENCY_COST))
+    if code not in overrides and agency <= dearest_bank[code]:
+        raised = round(dearest_bank[code] * AGENCY_OVER_BANK, 2)
+        notes.append(
+            {
+                "kind": "agency_cost",
+                "message": f"Agency for {code} (£{agency:,.0f} a WTE-month) was not dearer "
+                f"than its bank; £{raised:,.0f} is used instead.",
+            }
+        )
+        agency = raised
+    penalty = float(
+        (scenario.unfilled_penalty_per_wte_month or {}).get(
+            code, round(agency * PENALTY_OVER_AGENCY[nursing], 2)
+        )
+    )
+    return StaffGroup(
+        code=code,
+        counts_as_nursing=nursing,
+        agency_cost_per_wte_month=agency,
+        unfilled_penalty_per_wte_month=penalty,
+        turnover_sensitivity=float(
+            (scenario.turnover_sensitivity or {}).get(code, DEFAULT_TURNOVER_SENSITIVITY)
+        ),
+        establishment_growth=float((scenario.establishment_growth or {}).get(code, 0.0)),
+    )
+
+
+def _staff_groups(gathered: GatheredInputs, scenario: Scenario) -> tuple[StaffGroup, ...]:
+    dearest_bank: dict[str, float] = defaultdict(float)
+    for pool in gathered.pools:
+        for group in pool["covers"]:
+            dearest_bank[group] = max(dearest_bank[group], pool["cost_per_wte_month"])
+    reported = _agency_costs(gathered)
+    return tuple(
+        _staff_group(
+            group,
+            scenario=scenario,
+            reported_agency=reported,
+            dearest_bank=dearest_bank,
+            notes=gathered.notes,
+        )
+        for group in gathered.staff_groups
+    )
+
+
+def _targets(request: PlanRequest, stored: dict[str, float]) -> Targets:
+    """The stored targets, each overridden where the scenario sets it."""
+    scenario = request.scenario
+    return Targets(
+        nursing_capacity_growth=scenario.nursing_capacity_growth
+        if scenario.nursing_capacity_growth is not None
+        else stored["nursing_capacity_growth"],
+        target_month=horizon_index(request.start, scenario.target_period)
+        if scenario.target_period
+        else None,
+        turnover_target=scenario.turnover_target
+        if scenario.turnover_target is not None
+        else stored["turnover_rate"],
+        # An explicit null means no agency ceiling at all.
+        agency_reduction=scenario.agency_reduction
+        if "agency_reduction" in scenario.model_fields_set
+        else stored["agency_reduction"],
+        min_fill_rate=scenario.min_fill_rate,
+        temporary_staffing_cap=scenario.temporary_staffing_cap,
+    )
+
+
+def _reach(scenario: Scenario) -> Reach:
+    return Reach(
+        island_mainland_allowed=bool(scenario.island_mainland_allowed),
+        travel_cost_per_wte_month=scenario.travel_cost_per_wte_month
+        if scenario.travel_cost_per_wte_month is not None
+        else DEFAULT_TRAVEL_COST,
+        island_places=ISLAND_PLACES,
+    )
+
+
+def _units(gathered: GatheredInputs) -> tuple[Unit, ...]:
+    return tuple(
+        Unit(
+            organisation=u.organisation,
+            staff_group=u.staff_group,
+            establishment_wte=round(u.establishment_wte, 2),
+            staff_in_post_wte=round(u.staff_in_post_wte, 2),
+            turnover_rate=round(u.turnover_rate, 6),
+            starters_per_month=round(u.starters_per_month, 4),
+            agency_wte=round(u.agency_wte, 2),
+            bank_wte=round(u.bank_wte, 2),
+        )
+        for u in gathered.units
+    )
+
+
+def _pools(gathered: GatheredInputs, planned_groups: set[str]) -> tuple[Pool, ...]:
+    return tuple(
+        Pool(
+            code=p["code"],
+            home_place=p["home_place"],
+            # Only the groups the plan has: a pool's other groups have no posts here.
+            covers=tuple(g for g in p["covers"] if g in planned_groups),
+            cost_per_wte_month=p["cost_per_wte_month"],
+            capacity_wte=p["capacity_wte"][0],
+            capacity_by_month=tuple(p["capacity_wte"]),
+        )
+        for p in gathered.pools
+        if any(g in planned_groups for g in p["covers"])
+    )
+
+
+def _history(gathered: GatheredInputs) -> tuple[HistoryMonth, ...]:
+    return tuple(
+        HistoryMonth(
+            month=int(h["month"]),
+            leavers_wte=float(h["leavers_wte"]),
+            staff_in_post_wte=float(h["staff_in_post_wte"]),
+        )
+        for h in gathered.history
+    )
+
+
 def build_problem(
     gathered: GatheredInputs,
     *,
@@ -65,124 +213,18 @@ def build_problem(
 ) -> dict[str, Any]:
     """The optimiser's problem (as plain data) and solver settings; checks it too."""
     scenario = request.scenario
-    notes = gathered.notes
-
-    spend: dict[str, float] = defaultdict(float)
-    wte: dict[str, float] = defaultdict(float)
-    for unit in gathered.units:
-        if unit.agency_spend_gbp is not None and unit.agency_wte > 0:
-            spend[unit.staff_group] += unit.agency_spend_gbp
-            wte[unit.staff_group] += unit.agency_wte
-    dearest_bank: dict[str, float] = defaultdict(float)
-    for pool in gathered.pools:
-        for group in pool["covers"]:
-            dearest_bank[group] = max(dearest_bank[group], pool["cost_per_wte_month"])
-
-    groups = []
-    for group in gathered.staff_groups:
-        code, nursing = group["code"], bool(group["counts_as_nursing"])
-        overrides = scenario.agency_cost_per_wte_month or {}
-        if code in overrides:
-            agency = float(overrides[code])
-        elif wte[code] > 0:
-            agency = round(spend[code] / wte[code], 2)
-        else:
-            agency = DEFAULT_AGENCY_COST.get(code, FALLBACK_AGENCY_COST)
-        if code not in overrides and agency <= dearest_bank[code]:
-            raised = round(dearest_bank[code] * AGENCY_OVER_BANK, 2)
-            notes.append(
-                {
-                    "kind": "agency_cost",
-                    "message": f"Agency for {code} (£{agency:,.0f} a WTE-month) was not dearer "
-                    f"than its bank; £{raised:,.0f} is used instead.",
-                }
-            )
-            agency = raised
-        penalty = float(
-            (scenario.unfilled_penalty_per_wte_month or {}).get(
-                code, round(agency * PENALTY_OVER_AGENCY[nursing], 2)
-            )
-        )
-        groups.append(
-            StaffGroup(
-                code=code,
-                counts_as_nursing=nursing,
-                agency_cost_per_wte_month=agency,
-                unfilled_penalty_per_wte_month=penalty,
-                turnover_sensitivity=float(
-                    (scenario.turnover_sensitivity or {}).get(code, DEFAULT_TURNOVER_SENSITIVITY)
-                ),
-                establishment_growth=float((scenario.establishment_growth or {}).get(code, 0.0)),
-            )
-        )
-
-    planned_groups = {g.code for g in groups}
-    alpha = (
-        scenario.agency_reduction
-        if "agency_reduction" in scenario.model_fields_set
-        else targets["agency_reduction"]
-    )
+    groups = _staff_groups(gathered, scenario)
     problem = Problem(
         start=request.start,
         months=request.months,
         organisations=tuple(Organisation(o["code"], o["place"]) for o in gathered.organisations),
-        staff_groups=tuple(groups),
-        units=tuple(
-            Unit(
-                organisation=u.organisation,
-                staff_group=u.staff_group,
-                establishment_wte=round(u.establishment_wte, 2),
-                staff_in_post_wte=round(u.staff_in_post_wte, 2),
-                turnover_rate=round(u.turnover_rate, 6),
-                starters_per_month=round(u.starters_per_month, 4),
-                agency_wte=round(u.agency_wte, 2),
-                bank_wte=round(u.bank_wte, 2),
-            )
-            for u in gathered.units
-        ),
-        pools=tuple(
-            Pool(
-                code=p["code"],
-                home_place=p["home_place"],
-                # Only the groups the plan has: a pool's other groups have no posts here.
-                covers=tuple(g for g in p["covers"] if g in planned_groups),
-                cost_per_wte_month=p["cost_per_wte_month"],
-                capacity_wte=p["capacity_wte"][0],
-                capacity_by_month=tuple(p["capacity_wte"]),
-            )
-            for p in gathered.pools
-            if any(g in planned_groups for g in p["covers"])
-        ),
-        targets=Targets(
-            nursing_capacity_growth=scenario.nursing_capacity_growth
-            if scenario.nursing_capacity_growth is not None
-            else targets["nursing_capacity_growth"],
-            target_month=horizon_index(request.start, scenario.target_period)
-            if scenario.target_period
-            else None,
-            turnover_target=scenario.turnover_target
-            if scenario.turnover_target is not None
-            else targets["turnover_rate"],
-            agency_reduction=alpha,
-            min_fill_rate=scenario.min_fill_rate,
-            temporary_staffing_cap=scenario.temporary_staffing_cap,
-        ),
-        reach=Reach(
-            island_mainland_allowed=bool(scenario.island_mainland_allowed),
-            travel_cost_per_wte_month=scenario.travel_cost_per_wte_month
-            if scenario.travel_cost_per_wte_month is not None
-            else DEFAULT_TRAVEL_COST,
-            island_places=ISLAND_PLACES,
-        ),
+        staff_groups=groups,
+        units=_units(gathered),
+        pools=_pools(gathered, {g.code for g in groups}),
+        targets=_targets(request, targets),
+        reach=_reach(scenario),
         pipeline_factor=scenario.pipeline_factor if scenario.pipeline_factor is not None else 1.0,
-        history=tuple(
-            HistoryMonth(
-                month=int(h["month"]),
-                leavers_wte=float(h["leavers_wte"]),
-                staff_in_post_wte=float(h["staff_in_post_wte"]),
-            )
-            for h in gathered.history
-        ),
+        history=_history(gathered),
     )
     try:
         validate(problem)

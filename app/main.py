@@ -251,6 +251,26 @@ def _plan_source(app: FastAPI) -> tuple[sessionmaker[Session], str] | None:
     return app.state.sessionmaker, engine.identity
 
 
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """The middleware, innermost first: each add_middleware wraps what was added before."""
+    app.add_middleware(ContainErrors)
+    app.add_middleware(MeasureCache, max_bytes=settings.measure_cache_mb * 1024 * 1024)
+    app.add_middleware(
+        AdmissionLimit,
+        limit=capacity(settings).requests,
+        queue=settings.max_queued_requests,
+        wait_s=settings.request_queue_timeout_s,
+    )
+    # Inside the size limit below: a JSON body is bounded in size, then in depth.
+    app.add_middleware(JsonDepthLimit)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        log=settings.log_requests,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -300,23 +320,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     observe_solve_times(app.state.metrics, source=lambda: _plan_source(app))
     install_error_handlers(app)
-    # Innermost first: each add_middleware wraps what was added before.
-    app.add_middleware(ContainErrors)
-    app.add_middleware(MeasureCache, max_bytes=settings.measure_cache_mb * 1024 * 1024)
-    app.add_middleware(
-        AdmissionLimit,
-        limit=capacity(settings).requests,
-        queue=settings.max_queued_requests,
-        wait_s=settings.request_queue_timeout_s,
-    )
-    # Inside the size limit below: a JSON body is bounded in size, then in depth.
-    app.add_middleware(JsonDepthLimit)
-    app.add_middleware(
-        ObservabilityMiddleware,
-        metrics=app.state.metrics,
-        max_body_bytes=settings.max_body_bytes,
-        log=settings.log_requests,
-    )
+    install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(organisations_router)
     app.include_router(tokens_router)

@@ -427,7 +427,7 @@ def _costs_lines(costs: plan_brief.Costs) -> list[Line]:
     ]
 
 
-def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
+def _summary_facts(plan: PlanRead, brief: Brief) -> list[Line]:
     label = getattr(plan, "label", None)
     # Text reads in the wide third column; the second holds figures.
     facts = [
@@ -458,7 +458,12 @@ def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
                 + ", ".join(f"{t.name}: {'met' if t.met else 'short'}" for t in brief.targets),
             )
         )
-    blocks: list[tuple[str, Sequence[Line]]] = [("The plan", facts)]
+    return facts
+
+
+def _cost_blocks(brief: Brief) -> list[tuple[str, Sequence[Line]]]:
+    """The plan's cash and penalty, doing nothing's, and the one against the other."""
+    blocks: list[tuple[str, Sequence[Line]]] = []
     if brief.cost is not None:
         blocks.append(
             (
@@ -518,6 +523,11 @@ def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
                     ],
                 )
             )
+    return blocks
+
+
+def _solve_and_notes_blocks(plan: PlanRead) -> list[tuple[str, Sequence[Line]]]:
+    blocks: list[tuple[str, Sequence[Line]]] = []
     if plan.solve is not None:
         solve = plan.solve
         blocks.append(
@@ -543,6 +553,13 @@ def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
     ]
     if notes:
         blocks.append(("Notes on the data", notes))
+    return blocks
+
+
+def _summary(book: Workbook, plan: PlanRead, brief: Brief) -> None:
+    blocks: list[tuple[str, Sequence[Line]]] = [("The plan", _summary_facts(plan, brief))]
+    blocks += _cost_blocks(brief)
+    blocks += _solve_and_notes_blocks(plan)
     _report(book, "Summary", "Summary", blocks)
 
 

@@ -352,6 +352,65 @@ def _check_amendment(
         )
 
 
+def _request_hash(period: str, digest: str, source: str, submission: ReturnSubmission) -> str:
+    """What an Idempotency-Key stands for: the same key must come with the same request."""
+    return hashlib.sha256(
+        json.dumps(
+            [period, digest, source, submission.amendment_reason]
+            + ([True] if submission.replace_all else [])
+        ).encode()
+    ).hexdigest()
+
+
+def _replayed(
+    session: Session, *, organisation: str, key: str, request_hash: str
+) -> IdempotencyKey | None:
+    """The earlier request under this Idempotency-Key, if any; 409 when it differed."""
+    earlier = session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.organisation_code == organisation,
+            IdempotencyKey.key == key,
+        )
+    )
+    if earlier is not None and earlier.request_hash != request_hash:
+        raise Conflict(f"Idempotency-Key '{key}' was used for a different request.")
+    return earlier
+
+
+def _store_unless_unchanged(
+    session: Session,
+    *,
+    return_row: Return,
+    rows: list[dict[str, Any]],
+    digest: str,
+    source: str,
+    submitted_by: str,
+    period: str,
+    submission: ReturnSubmission,
+) -> Submitted:
+    """The next revision, or the latest again when the content is the same."""
+    latest = (
+        _load_revision_of(session, return_row=return_row, number=return_row.latest_revision)
+        if return_row.latest_revision
+        else None
+    )
+    if latest is not None and latest.content_hash == digest:
+        return Submitted(latest, latest.revision, 201 if latest.revision == 1 else 200, False)
+    if latest is not None:
+        _check_amendment(latest, rows=rows, period=period, submission=submission)
+    revision = record_revision(
+        session,
+        return_row=return_row,
+        rows=rows,
+        digest=digest,
+        source=source,
+        submitted_by=submitted_by,
+        amendment_reason=submission.amendment_reason if latest is not None else None,
+    )
+    revision = _load_revision(session, revision_id=revision.id)
+    return Submitted(revision, revision.revision, 201 if revision.revision == 1 else 200, True)
+
+
 def submit_return(
     session: Session,
     *,
@@ -376,28 +435,16 @@ def submit_return(
     rows = canonical_lines(submission.lines)
     digest = content_hash(rows)
     source = submission.source or principal.name
-    request_hash = hashlib.sha256(
-        json.dumps(
-            [period, digest, source, submission.amendment_reason]
-            + ([True] if submission.replace_all else [])
-        ).encode()
-    ).hexdigest()
+    request_hash = _request_hash(period, digest, source, submission)
 
     begin_write(session)
     return_row = lock_return(session, organisation=organisation, period=period)
 
     if idempotency_key is not None:
-        earlier = session.scalar(
-            select(IdempotencyKey).where(
-                IdempotencyKey.organisation_code == organisation,
-                IdempotencyKey.key == idempotency_key,
-            )
+        earlier = _replayed(
+            session, organisation=organisation, key=idempotency_key, request_hash=request_hash
         )
         if earlier is not None:
-            if earlier.request_hash != request_hash:
-                raise Conflict(
-                    f"Idempotency-Key '{idempotency_key}' was used for a different request."
-                )
             revision = _load_revision(session, revision_id=earlier.revision_id)
             return Submitted(
                 revision,
@@ -409,29 +456,16 @@ def submit_return(
 
     _check_preconditions(return_row, if_match=if_match, if_none_match=if_none_match)
 
-    latest = (
-        _load_revision_of(session, return_row=return_row, number=return_row.latest_revision)
-        if return_row.latest_revision
-        else None
+    result = _store_unless_unchanged(
+        session,
+        return_row=return_row,
+        rows=rows,
+        digest=digest,
+        source=source,
+        submitted_by=principal.label,
+        period=period,
+        submission=submission,
     )
-    if latest is not None and latest.content_hash == digest:
-        result = Submitted(latest, latest.revision, 201 if latest.revision == 1 else 200, False)
-    else:
-        if latest is not None:
-            _check_amendment(latest, rows=rows, period=period, submission=submission)
-        revision = record_revision(
-            session,
-            return_row=return_row,
-            rows=rows,
-            digest=digest,
-            source=source,
-            submitted_by=principal.label,
-            amendment_reason=submission.amendment_reason if latest is not None else None,
-        )
-        revision = _load_revision(session, revision_id=revision.id)
-        result = Submitted(
-            revision, revision.revision, 201 if revision.revision == 1 else 200, True
-        )
 
     result.warnings.extend(
         _warnings(session, organisation=organisation, period=period, submission=submission)

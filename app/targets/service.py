@@ -123,6 +123,30 @@ def _rate(
     return goal, required, "red"
 
 
+def _nursing_establishment(session: Session, items: list[MetricItem]) -> dict[str, float]:
+    """Each unit's establishment in the nursing groups, from its by-group items."""
+    nursing = set(
+        session.scalars(select(StaffGroup.code).where(StaffGroup.counts_as_nursing.is_(True)))
+    )
+    establishment: dict[str, float] = {}
+    for item in items:
+        if item.staff_group in nursing and item.establishment_wte is not None:
+            establishment[item.code] = establishment.get(item.code, 0.0) + item.establishment_wte
+    return establishment
+
+
+def _baseline_period(session: Session, target: Target) -> str:
+    """The target's baseline month, or the first month with returns after it."""
+    return (
+        session.scalar(
+            select(func.min(Return.period)).where(
+                Return.period >= target.baseline_period, Return.latest_revision > 0
+            )
+        )
+        or target.baseline_period
+    )
+
+
 def status(
     session: Session, *, principal: Principal, level: Level, period: str | None = None
 ) -> list[TargetStatus]:
@@ -137,26 +161,10 @@ def status(
         session, principal=principal, level=level, period=latest_period, staff_group=None
     )
     latest = _by_code(latest_items)
-    nursing = set(
-        session.scalars(select(StaffGroup.code).where(StaffGroup.counts_as_nursing.is_(True)))
-    )
-    nursing_establishment: dict[str, float] = {}
-    for item in latest_items:
-        if item.staff_group in nursing and item.establishment_wte is not None:
-            nursing_establishment[item.code] = (
-                nursing_establishment.get(item.code, 0.0) + item.establishment_wte
-            )
+    nursing_establishment = _nursing_establishment(session, latest_items)
     for target in list_targets(session):
         measure, _direction = MEASURES[target.code]
-        # The baseline month, or the first month with returns after it.
-        baseline_period = (
-            session.scalar(
-                select(func.min(Return.period)).where(
-                    Return.period >= target.baseline_period, Return.latest_revision > 0
-                )
-            )
-            or target.baseline_period
-        )
+        baseline_period = _baseline_period(session, target)
         baseline = _by_code(
             metrics.metrics(
                 session,

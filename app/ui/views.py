@@ -592,11 +592,19 @@ def plan_view(session: Session, plan: PlanRead) -> PlanView:
 def plan_charts(plan: PlanRead, brief: Brief, *, places: dict[str, str]) -> list[dict[str, Any]]:
     """Trajectories against the targets, bank use by place, and cash against doing
     nothing."""
+    labels = [month.period for month in plan.system or []]
+    charts = _trajectory_charts(plan, brief, labels)
+    charts.append(_bank_by_place_chart(plan, places, labels))
+    if brief.cost is not None:
+        charts.append(_cash_chart(brief.cost, brief.do_nothing))
+    return charts
+
+
+def _trajectory_charts(plan: PlanRead, brief: Brief, labels: list[str]) -> list[dict[str, Any]]:
     system = plan.system or []
     # The trajectory of a newer result; an older one has the final target only.
     stored_system = brief.system or tuple({} for _ in system)
-    labels = [month.period for month in system]
-    charts = [
+    return [
         chart(
             "plan-nursing",
             "Nursing capacity against its target trajectory (WTE)",
@@ -630,50 +638,51 @@ def plan_charts(plan: PlanRead, brief: Brief, *, places: dict[str, str]) -> list
             format="percent",
         ),
     ]
+
+
+def _bank_by_place_chart(
+    plan: PlanRead, places: dict[str, str], labels: list[str]
+) -> dict[str, Any]:
     by_place: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in plan.allocations or []:
         by_place[places.get(row.organisation, "?")][row.period] += row.wte
-    charts.append(
-        chart(
-            "plan-bank-by-place",
-            "Bank WTE allocated, by place of the organisation served",
-            labels,
-            [
-                {"label": place, "data": [round(by_place[place].get(p, 0.0), 2) for p in labels]}
-                for place in sorted(by_place)
-            ],
-            kind="bar",
-            stacked=True,
-        )
+    return chart(
+        "plan-bank-by-place",
+        "Bank WTE allocated, by place of the organisation served",
+        labels,
+        [
+            {"label": place, "data": [round(by_place[place].get(p, 0.0), 2) for p in labels]}
+            for place in sorted(by_place)
+        ],
+        kind="bar",
+        stacked=True,
     )
-    if brief.cost is not None:
-        nothing = brief.do_nothing
-        charts.append(
-            chart(
-                "plan-cost",
-                "Cash cost over the horizon: this plan against doing nothing (GBP)",
-                ["This plan", "Doing nothing"],
-                [
-                    {
-                        "label": label,
-                        "data": [
-                            getattr(brief.cost, part),
-                            getattr(nothing, part) if nothing is not None else None,
-                        ],
-                    }
-                    for part, label in (
-                        ("bank", "Bank"),
-                        ("travel", "Travel"),
-                        ("agency", "Agency"),
-                    )
+
+
+def _cash_chart(cost: plan_brief.Costs, nothing: plan_brief.Costs | None) -> dict[str, Any]:
+    return chart(
+        "plan-cost",
+        "Cash cost over the horizon: this plan against doing nothing (GBP)",
+        ["This plan", "Doing nothing"],
+        [
+            {
+                "label": label,
+                "data": [
+                    getattr(cost, part),
+                    getattr(nothing, part) if nothing is not None else None,
                 ],
-                kind="bar",
-                format="gbp",
-                label_heading="Plan",
-                stacked=True,
+            }
+            for part, label in (
+                ("bank", "Bank"),
+                ("travel", "Travel"),
+                ("agency", "Agency"),
             )
-        )
-    return charts
+        ],
+        kind="bar",
+        format="gbp",
+        label_heading="Plan",
+        stacked=True,
+    )
 
 
 SCENARIO_LABELS = {

@@ -161,7 +161,7 @@ def published_fte_by_group() -> dict[str, dict[str, int]]:
     }
 
 
-# The commitments of the HIOW workforce plans (api-contract.md, "Metrics and targets").
+# The commitments of the HIOW workforce plans, as `GET /v1/targets` serves them.
 TARGETS = (
     TargetRef(
         "nursing_capacity_growth",

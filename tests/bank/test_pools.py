@@ -35,11 +35,12 @@ def test_seeded_pools_cover_each_place_and_kind(
     assert nursing["capacity_by_period"] == {}
 
 
-def test_seeded_capacity_is_last_years_bank_use_plus_five_percent() -> None:
+def test_seeded_capacity_is_last_years_bank_use_plus_the_initial_increase() -> None:
+    """The demo's shared bank starts 30% above last year's bank use."""
     until = "2024-03"
     use = bank_use_by_place_and_group(until)
     pools = {p.code: p for p in hiow_pools(until)}
-    expected = (use["Southampton", "NURSE"] + use["Southampton", "MIDWIFE"]) * 105 / 100
+    expected = (use["Southampton", "NURSE"] + use["Southampton", "MIDWIFE"]) * 130 / 100
     assert float(pools["SOT-NURSING"].capacity_wte) == pytest.approx(float(expected), abs=0.01)
 
 

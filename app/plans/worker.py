@@ -225,7 +225,6 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     solve = result.get("solve") or {}
     return {
         "total_cost": cost.get("total"),
-        "cash_cost": _cash(cost),
         "do_nothing_cost": result.get("do_nothing_cost"),
         "saving": result.get("saving"),
         "solve_s": (solve["build_s"] + solve["solve_s"]) if solve else None,
@@ -233,16 +232,10 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
             name: {key: target.get(key) for key in ("met", "shortfall", "shadow_price")}
             for name, target in (result.get("targets") or {}).items()
         },
+        # Cash, unfilled WTE-months and the comparison with doing nothing, read as the
+        # plan page reads them.
         **brief.sweep_figures(result),
     }
-
-
-def _cash(cost: dict[str, Any]) -> float | None:
-    """What the plan pays out: bank, travel and agency (not the unfilled penalty)."""
-    parts = [cost.get(key) for key in ("bank", "travel", "agency")]
-    if any(part is None for part in parts):
-        return None
-    return round(sum(float(part) for part in parts if part is not None), 2)
 
 
 def run_plan(database_url: str, plan_id: str, *, rules: ClaimRules) -> str:

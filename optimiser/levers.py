@@ -38,13 +38,13 @@ def gap_levers(
     (a ``time.perf_counter()`` value) is left out."""
     assert outcome.shortfall is not None
     levers = _pool_levers(model, outcome.shortfall_duals)
-    for lever in _resolved_levers(model.problem):
+    for lever in resolved_levers(model.problem):
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             break
         variant, subject, description, step = lever
         moved = run_highs(
-            lp.build(variant, with_pulp=False),
+            lp.build(variant),
             time_limit_s=remaining,
             threads=threads,
             stages=1,
@@ -86,7 +86,7 @@ def _pool_levers(model: lp.Model, duals: lp.FloatArray | None) -> list[dict[str,
     ]
 
 
-def _resolved_levers(problem: Problem) -> list[tuple[Problem, str, str, str]]:
+def resolved_levers(problem: Problem) -> list[tuple[Problem, str, str, str]]:
     """(problem with the lever moved, lever, description template, step)."""
     levers = []
     pipeline = round(problem.pipeline_factor * PIPELINE_STEP, 6)

@@ -180,6 +180,7 @@ class Model:
     a_index: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
     a_value: FloatArray = field(default_factory=lambda: np.zeros(0))
     family_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The PuLP mirror, made by ``pulp_problem`` when asked for.
     lp: pulp.LpProblem | None = None
     variables: list[pulp.LpVariable] = field(default_factory=list)
     constraints: list[pulp.LpConstraint] = field(default_factory=list)
@@ -645,10 +646,10 @@ def build(
     *,
     pool_capacity_zero: bool = False,
     without: frozenset[str] = frozenset(),
-    with_pulp: bool = True,
 ) -> Model:
-    """The LP of ``problem``; ``without`` leaves families out (to find what makes a problem
-    infeasible), ``pool_capacity_zero`` gives the do-nothing plan."""
+    """The LP of ``problem`` as arrays, which HiGHS takes as they are; ``without`` leaves
+    families out (to find what makes a problem infeasible), ``pool_capacity_zero`` gives
+    the do-nothing plan. Its PuLP mirror is made only when asked for (``pulp_problem``)."""
     layout, data = _data(problem, pool_capacity_zero=pool_capacity_zero)
     targets = problem.targets
     n, h = len(layout.units), layout.months
@@ -687,8 +688,6 @@ def build(
         families=families,
     )
     _assemble(model)
-    if with_pulp:
-        _to_pulp(model)
     return model
 
 
@@ -810,8 +809,18 @@ def column_names(model: Model) -> list[str]:
     return names
 
 
+def pulp_problem(model: Model) -> pulp.LpProblem:
+    """The same LP as a PuLP problem (made once, then kept on the model), for CBC and for
+    writing the model to a file. Its objective is the cost; ``optimiser.solver`` sets
+    each stage's. A plan solved by HiGHS never needs it: HiGHS takes the arrays."""
+    if model.lp is None:
+        _to_pulp(model)
+    assert model.lp is not None
+    return model.lp
+
+
 def _to_pulp(model: Model) -> None:
-    """The same LP as a PuLP problem, row by row from the arrays (no per-term appends)."""
+    """The PuLP problem, row by row from the arrays (no per-term appends)."""
     lp = pulp.LpProblem("bank_allocation", pulp.LpMinimize)
     variables = [lp.add_variable(name, lowBound=0) for name in column_names(model)]
     cost = model.cost

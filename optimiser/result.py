@@ -68,6 +68,9 @@ class PlanResult:
     status: SolveStatus
     message: str
     objective: float | None = None  # the cost stage's optimum: cash and penalty, GBP
+    # The shortfall stage's optimum, Σ_t (sN[t] + sT[t]) in WTE-months, as the solver
+    # found it (not rounded): the cost stage holds the shortfall at it.
+    least_shortfall: float | None = None
     cost: Cost | None = None
     do_nothing: Cost | None = None
     targets: dict[str, TargetOutcome] = field(default_factory=dict)
@@ -112,6 +115,7 @@ class PlanResult:
             "status": self.status.value,
             "message": self.message,
             "objective": self.objective,
+            "least_shortfall_wte_months": self.least_shortfall,
             "cost": self.cost.to_dict() if self.cost else None,
             "do_nothing": self.do_nothing.to_dict() if self.do_nothing else None,
             "do_nothing_cost": self.do_nothing_cost,

@@ -144,6 +144,7 @@ def report(model: lp.Model, outcome: SolverRun) -> PlanResult:
         status=status,
         message=_message(status, model, values, targets, outcome.reason),
         objective=outcome.objective,
+        least_shortfall=outcome.shortfall,
         cost=readback.read_cost(model, values),
         targets=targets,
         allocations=readback.read_allocations(model, values),
@@ -257,7 +258,7 @@ def diagnose(problem: Problem, *, solver: str, time_limit_s: float, threads: int
     for family in lp.RELAXABLE:
         if not present[family]:
             continue
-        relaxed = lp.build(problem, without=frozenset({family}), with_pulp=solver != "highs")
+        relaxed = lp.build(problem, without=frozenset({family}))
         outcome = run(relaxed, solver=solver, time_limit_s=time_limit_s, threads=threads, stages=1)
         if outcome.status is not SolveStatus.INFEASIBLE:
             blamed.append(family)
@@ -269,7 +270,7 @@ def do_nothing_cost(
 ) -> Cost | None:
     """The cost of the same system with no bank (every pool at zero capacity), solved
     in the same two stages."""
-    model = lp.build(problem, pool_capacity_zero=True, with_pulp=solver != "highs")
+    model = lp.build(problem, pool_capacity_zero=True)
     outcome = run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
     if outcome.values is None:
         return None

@@ -262,28 +262,17 @@ def _read(highs: Any, model: lp.Model, time_limit_s: float) -> SolverRun:
 
 
 def run_cbc(model: lp.Model, *, time_limit_s: float, threads: int) -> SolverRun:
-    """The fallback: the PuLP model solved by CBC, in the same two stages (two solves)."""
-    assert model.lp is not None
+    """The fallback: the model's PuLP mirror solved by CBC, in the same two stages (two
+    solves)."""
     started = time.perf_counter()
     label = f"CBC (PuLP {pulp.__version__})"
-    slacks = [model.variables[j] for j in model.layout.slacks.tolist()]
-    model.lp.setObjective(pulp.lpSum(slacks))
+    shortfall_stage(model)
     first = _cbc_stage(model, time_limit_s, threads, label)
     first.shortfall, first.shortfall_duals = first.objective, first.cost_duals
     if first.status is not SolveStatus.OPTIMAL or first.shortfall is None:
         first.solve_s = time.perf_counter() - started
         return first
-    if first.shortfall <= zero_shortfall(model):
-        for variable in slacks:
-            variable.upBound = 0
-    elif slacks:
-        model.lp.addConstraint(
-            pulp.lpSum(slacks) <= shortfall_ceiling(first.shortfall), "shortfall_ceiling"
-        )
-    nonzero = np.nonzero(model.cost)[0].tolist()
-    model.lp.setObjective(
-        pulp.LpAffineExpression([(model.variables[j], float(model.cost[j])) for j in nonzero])
-    )
+    cost_stage(model, first.shortfall)
     remaining = max(1.0, time_limit_s - (time.perf_counter() - started))
     second = _cbc_stage(model, remaining, threads, label)
     second.shortfall, second.shortfall_duals = first.shortfall, first.shortfall_duals
@@ -293,8 +282,35 @@ def run_cbc(model: lp.Model, *, time_limit_s: float, threads: int) -> SolverRun:
     return second
 
 
+def shortfall_stage(model: lp.Model) -> pulp.LpProblem:
+    """The model's PuLP mirror set to the shortfall stage: the least ``Σ slack``."""
+    problem = lp.pulp_problem(model)
+    problem.setObjective(pulp.lpSum(model.variables[j] for j in model.layout.slacks.tolist()))
+    return problem
+
+
+def cost_stage(model: lp.Model, least_shortfall: float) -> pulp.LpProblem:
+    """The model's PuLP mirror set to the cost stage: the least cost, with the shortfall
+    held at ``least_shortfall`` as HiGHS holds it (every slack at zero when it is nil,
+    else one row ``Σ slack <= ceiling``)."""
+    problem = lp.pulp_problem(model)
+    slacks = [model.variables[j] for j in model.layout.slacks.tolist()]
+    if least_shortfall <= zero_shortfall(model):
+        for variable in slacks:
+            variable.upBound = 0
+    elif slacks:
+        problem.addConstraint(
+            pulp.lpSum(slacks) <= shortfall_ceiling(least_shortfall), "shortfall_ceiling"
+        )
+    nonzero = np.nonzero(model.cost)[0].tolist()
+    problem.setObjective(
+        pulp.LpAffineExpression([(model.variables[j], float(model.cost[j])) for j in nonzero])
+    )
+    return problem
+
+
 def _cbc_stage(model: lp.Model, time_limit_s: float, threads: int, label: str) -> SolverRun:
-    assert model.lp is not None
+    assert model.lp is not None  # set to its stage by shortfall_stage or cost_stage
     solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, threads=threads)
     model.lp.solve(solver)
     status = pulp.LpStatus[model.lp.status]
@@ -317,22 +333,10 @@ def _cbc_stage(model: lp.Model, time_limit_s: float, threads: int, label: str) -
 def run(
     model: lp.Model, *, solver: str, time_limit_s: float, threads: int, stages: int = 2
 ) -> SolverRun:
-    """Both stages by ``solver`` (``highs`` or ``cbc``); with HiGHS the values and the cost
-    stage's duals are written back onto the PuLP model, when it has one."""
+    """Both stages by ``solver``: ``highs`` from the model's arrays, ``cbc`` from its PuLP
+    mirror (made for it)."""
     if solver == "highs":
-        outcome = run_highs(model, time_limit_s=time_limit_s, threads=threads, stages=stages)
-        if model.lp is not None and outcome.values is not None:
-            write_back(model, outcome)
-        return outcome
+        return run_highs(model, time_limit_s=time_limit_s, threads=threads, stages=stages)
     if solver == "cbc":
         return run_cbc(model, time_limit_s=time_limit_s, threads=threads)
     raise ValueError(f"unknown solver '{solver}': highs or cbc")
-
-
-def write_back(model: lp.Model, outcome: SolverRun) -> None:
-    assert outcome.values is not None
-    for variable, value in zip(model.variables, outcome.values.tolist(), strict=True):
-        variable.varValue = value
-    if outcome.cost_duals is not None:
-        for constraint, dual in zip(model.constraints, outcome.cost_duals.tolist(), strict=True):
-            constraint.pi = dual

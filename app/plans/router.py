@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.auth import PrincipalDep, SystemWideDep
 from app.deps import SessionDep, SettingsDep
 from app.errors import (
+    Conflict,
     Forbidden,
     NotFound,
     ServiceUnavailable,
@@ -26,6 +27,8 @@ from app.plans.models import PlanState
 from app.plans.schemas import Allocation, PlanPage, PlanRead, PlanRequest
 from app.plans.submission import one_plan, submit_plans
 from app.returns import csv_io
+from optimiser import lpfile
+from optimiser.problem import Problem
 
 # Plans are of the whole system: an organisation-bound token is refused before the handler.
 router = APIRouter(prefix="/v1/plans", tags=["plans"], dependencies=[SystemWideDep])
@@ -191,4 +194,59 @@ def get_workbook(plan_id: str, session: SessionDep, principal: PrincipalDep) -> 
         export.plan_workbook(session, service.get_plan(session, plan_id=plan_id)),
         media_type=export.XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'},
+    )
+
+
+@router.get(
+    "/{plan_id}/model.lp",
+    operation_id="get_plan_model",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The plan's model as an LP file (CPLEX LP format, written by PuLP)",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(*ERRORS, NotFound, Conflict),
+    },
+)
+async def get_model(
+    plan_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    stage: Annotated[
+        Literal["cost", "shortfall"],
+        Query(
+            description="cost: the least cost with the shortfall held at the plan's least "
+            "(its optimum is the plan's objective); shortfall: the least total target "
+            "shortfall (its optimum is least_shortfall_wte_months)"
+        ),
+    ] = "cost",
+) -> Response:
+    """The plan's model as an LP file, to solve in another solver (CBC, HiGHS, Gurobi...).
+
+    A plan is solved in two stages (the least target shortfall, then the least cost at
+    it), and an LP file holds one objective: the file is the stage asked for, built again
+    from the plan's stored inputs. The cost stage needs the plan's least shortfall, so it
+    is there once the plan has finished with a plan (409 before)."""
+    service.require_plan_reader(principal)
+    plan = service.get_plan(session, plan_id=plan_id)
+    least = (plan.result or {}).get("least_shortfall_wte_months")
+    if stage == "cost" and least is None:
+        raise Conflict(
+            f"Plan '{plan_id}' has no least shortfall to hold (it is {plan.state}"
+            + (f", {plan.status}" if plan.status else "")
+            + "), so its cost stage cannot be written; ask for ?stage=shortfall, or wait "
+            "for it to finish."
+        )
+    text = await run_in_threadpool(
+        lpfile.lp_text,
+        Problem.from_dict(plan.inputs["problem"]),
+        stage=stage,
+        least_shortfall=least,
+        title=f"Plan {plan_id}, {plan.start} for {plan.months} months.",
+    )
+    return Response(
+        text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}-{stage}.lp"'},
     )

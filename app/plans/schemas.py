@@ -278,6 +278,12 @@ class PlanRead(BaseModel):
         description="The cost stage's optimum (cash and penalty, GBP), among plans with the "
         "least total target shortfall",
     )
+    least_shortfall_wte_months: float | None = Field(
+        default=None,
+        description="The shortfall stage's optimum: the least total target shortfall, "
+        "summed over months and targets (WTE-months, as the solver found it; about 0 when "
+        "every target is met). The cost stage holds the shortfall at it.",
+    )
     cost: Cost | None = None
     do_nothing: Cost | None = Field(
         default=None, description="The same system with no bank, solved the same way"

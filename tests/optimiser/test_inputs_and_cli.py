@@ -162,7 +162,7 @@ def test_pools_serve_only_their_own_region() -> None:
     assert [len(r) for r in problem.reach.regions] == [7, 5]
     region = {place: i for i, places in enumerate(problem.reach.regions) for place in places}
     place = {o.code: o.place for o in problem.organisations}
-    layout = build(problem, with_pulp=False).layout
+    layout = build(problem).layout
     places = place_names(problem)
     crossing = within = 0
     for p, d in zip(layout.route_pool.tolist(), layout.route_place.tolist(), strict=True):
@@ -174,7 +174,7 @@ def test_pools_serve_only_their_own_region() -> None:
     assert all(region[place[layout.units[u][0]]] >= 0 for u in layout.served.tolist())
     # Without regions the same pools reach across the whole system.
     open_reach = dataclasses.replace(problem, reach=dataclasses.replace(problem.reach, regions=()))
-    assert len(build(open_reach, with_pulp=False).layout.route_pool) > within
+    assert len(build(open_reach).layout.route_pool) > within
 
 
 def test_a_place_in_two_regions_is_refused() -> None:

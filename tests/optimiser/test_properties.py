@@ -65,7 +65,7 @@ SETTINGS = settings(
 @SETTINGS
 @given(problem=problems())
 def test_plans_keep_every_rule(problem: Problem) -> None:
-    model = lp.build(problem, with_pulp=False)
+    model = lp.build(problem)
     outcome = run_highs(model, time_limit_s=30, threads=1)
     if outcome.status is SolveStatus.INFEASIBLE:
         assert math.isinf(independent.objective(problem))
@@ -120,7 +120,7 @@ def assert_same(ours: float, theirs: float) -> None:
 def test_the_lexicographic_optimum_equals_an_independent_solve(problem: Problem) -> None:
     """The least shortfall and the least cost at it, against two ``linprog`` solves of
     the model written in ``x[p,o,g,t]``."""
-    outcome = run_highs(lp.build(problem, with_pulp=False), time_limit_s=30, threads=1)
+    outcome = run_highs(lp.build(problem), time_limit_s=30, threads=1)
     reference = independent.solve(problem)
     if outcome.status is SolveStatus.INFEASIBLE:
         assert math.isinf(reference.shortfall)
@@ -139,10 +139,8 @@ def test_the_lexicographic_optimum_equals_an_independent_solve(problem: Problem)
 def test_a_plan_is_never_worse_than_doing_nothing(problem: Problem) -> None:
     """Lexicographically: no more shortfall than with no bank, and no more cost when the
     shortfall is the same. The do-nothing plan is the independent one with no bank."""
-    plan = run_highs(lp.build(problem, with_pulp=False), time_limit_s=30, threads=1)
-    nothing = run_highs(
-        lp.build(problem, pool_capacity_zero=True, with_pulp=False), time_limit_s=30, threads=1
-    )
+    plan = run_highs(lp.build(problem), time_limit_s=30, threads=1)
+    nothing = run_highs(lp.build(problem, pool_capacity_zero=True), time_limit_s=30, threads=1)
     if nothing.objective is None:
         return  # no plan without the bank (a minimum fill): nothing to compare with
     assert plan.shortfall is not None
@@ -161,7 +159,7 @@ def test_the_interior_point_for_large_plans_agrees_with_simplex() -> None:
     crossover) and the cost stage by dual simplex from its vertex. Forced down that path,
     a smaller instance gets simplex's shortfall, cost and plan; and HiPO really ran
     (HiGHS falls back to simplex, silently, when its plugin is missing)."""
-    model = lp.build(generate(organisations=12, pools=16, months=24, seed=3), with_pulp=False)
+    model = lp.build(generate(organisations=12, pools=16, months=24, seed=3))
     simplex = run_highs(model, time_limit_s=120, threads=1, method="simplex")
     hipo = run_highs(model, time_limit_s=120, threads=1, method="hipo")
     assert simplex.status is hipo.status is SolveStatus.OPTIMAL

@@ -40,7 +40,7 @@ def two_ways() -> lp.Model:
         [unit("A", establishment=10, staff=9), unit("B", establishment=10, staff=9)],
         [pool(capacity=0.999)],
     )
-    return lp.build(case, with_pulp=False)
+    return lp.build(case)
 
 
 def test_allocations_are_split_back_and_rounded_within_capacity() -> None:
@@ -67,7 +67,7 @@ def solved() -> tuple[lp.Model, lp.FloatArray, lp.FloatArray]:
         [pool(capacity=12)],
         targets=Targets(nursing_capacity_growth=-0.5, turnover_target=1.0),
     )
-    model = lp.build(case, with_pulp=False)
+    model = lp.build(case)
     outcome = run_highs(model, time_limit_s=30, threads=1)
     assert outcome.values is not None
     assert outcome.cost_duals is not None

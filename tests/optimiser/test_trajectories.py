@@ -118,7 +118,7 @@ def unreachable() -> Problem:
 
 
 def least_shortfall(case: Problem) -> float:
-    outcome = run_highs(lp.build(case, with_pulp=False), time_limit_s=30, threads=1)
+    outcome = run_highs(lp.build(case), time_limit_s=30, threads=1)
     assert outcome.shortfall is not None
     return outcome.shortfall
 
@@ -214,7 +214,7 @@ def big_m_case() -> Problem:
 
 def test_where_version_1s_big_m_gives_another_plan_the_targets_come_first() -> None:
     case = big_m_case()
-    model = lp.build(case, with_pulp=False)
+    model = lp.build(case)
     weighted = _highs(
         model, time_limit_s=30, threads=1, method="simplex", cost=warm_start_cost(model)
     )

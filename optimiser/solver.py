@@ -146,6 +146,23 @@ def run_highs(
     whole (HiGHS counts its run time over every run of the same object). ``basis``, from
     an earlier run of a model of the same shape, starts the shortfall stage in place of
     the weighted solve."""
+    run, _highs_object = highs_stages(
+        model, time_limit_s=time_limit_s, threads=threads, method=method, stages=stages, basis=basis
+    )
+    return run
+
+
+def highs_stages(
+    model: lp.Model,
+    *,
+    time_limit_s: float,
+    threads: int,
+    method: str = "auto",
+    stages: int = 2,
+    basis: Any = None,
+) -> tuple[SolverRun, Any]:
+    """``run_highs``, and the HiGHS object it ran on (None when HiGHS refused the model),
+    for a caller that goes on changing the model in place (``optimiser.chain``)."""
     started = time.perf_counter()
     method = resolve_method(model, method)
     warm = method == "simplex" and len(model.layout.slacks) > 0 and basis is None
@@ -157,10 +174,10 @@ def run_highs(
         cost=warm_start_cost(model) if warm else model.shortfall_cost,
     )
     if highs is None:
-        return SolverRun(
+        refused = SolverRun(
             status=SolveStatus.ERROR, solver=highs_version(), reason="HiGHS refused the model"
         )
-    everything = np.arange(model.layout.count, dtype=np.int32)
+        return refused, None
     warm_iterations = (0, 0)
     if basis is not None and method == "simplex":
         highs.setBasis(basis)
@@ -168,17 +185,42 @@ def run_highs(
         highs.run()
         info = highs.getInfo()
         warm_iterations = (info.simplex_iteration_count, info.ipm_iteration_count)
-        highs.changeColsCost(model.layout.count, everything, model.shortfall_cost)
+        highs.changeColsCost(
+            model.layout.count, np.arange(model.layout.count, dtype=np.int32), model.shortfall_cost
+        )
         _primal(highs)
+    run = two_stages(
+        highs,
+        model,
+        time_limit_s=time_limit_s,
+        stages=stages,
+        started=started,
+        keep_basis=method == "simplex",
+        before=warm_iterations,
+    )
+    return run, highs
+
+
+def two_stages(
+    highs: Any,
+    model: lp.Model,
+    *,
+    time_limit_s: float,
+    stages: int,
+    started: float,
+    keep_basis: bool,
+    before: tuple[int, int] = (0, 0),
+) -> SolverRun:
+    """The shortfall stage on ``highs`` as it stands (objective ``Σ slack``), then the cost
+    stage; ``before`` is the iterations already spent on the way, ``keep_basis`` whether
+    to return the shortfall stage's basis."""
+    everything = np.arange(model.layout.count, dtype=np.int32)
     highs.run()
     first = _read(highs, model, time_limit_s)
-    first.iterations = (
-        first.iterations[0] + warm_iterations[0],
-        first.iterations[1] + warm_iterations[1],
-    )
+    first.iterations = (first.iterations[0] + before[0], first.iterations[1] + before[1])
     first.shortfall, first.shortfall_duals = first.objective, first.cost_duals
     first.objective = first.cost_duals = None
-    if first.status is SolveStatus.OPTIMAL and method == "simplex":
+    if first.status is SolveStatus.OPTIMAL and keep_basis:
         first.basis = highs.getBasis()
     if first.status is not SolveStatus.OPTIMAL or stages == 1:
         first.solve_s = time.perf_counter() - started

@@ -129,19 +129,20 @@ def run_sweep(url: str, broker: str, workers: int, logs: Path) -> float:
     engine = CeleryEngine(settings=settings)
     sessions = make_sessionmaker(make_engine(url))
     with sessions() as session:
-        _sweep, plan_ids = sweeps.create_sweep(
+        sweep, plan_ids = sweeps.create_sweep(
             session,
             request=SweepRequest.model_validate(SWEEP),
             principal=PLANNER,
             settings=settings,
             owner=engine.identity,
         )
+        handed_out = sweeps.chains(plan_ids, [len(values) for values in sweep.values])
         session.commit()
     processes = start_workers(workers, url=url, broker=broker, queue=queue, logs=logs)
     try:
         started = time.perf_counter()
-        for plan_id in plan_ids:
-            engine.submit(plan_id)
+        for chain in handed_out:
+            engine.submit(chain)
         ended = (PlanState.FINISHED, PlanState.FAILED)
         while True:
             # Only the states: reading the results as they grow would load the machine.
@@ -202,7 +203,7 @@ def run_england(url: str, broker: str, logs: Path, time_limit_s: float) -> None:
     processes = start_workers(1, url=url, broker=broker, queue=queue, logs=logs)
     try:
         started = time.perf_counter()
-        engine.submit(plan_id)
+        engine.submit([plan_id])
         while True:
             with sessions() as session:
                 state = session.scalars(select(Plan.state).where(Plan.id == plan_id)).one()

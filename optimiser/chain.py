@@ -90,7 +90,9 @@ class WarmModel:
         # Undo the cost stage: the shortfall row it added, the slacks it fixed at zero.
         added = highs.getNumRow() - model.num_rows
         if added > 0:
-            highs.deleteRows(added, np.arange(model.num_rows, model.num_rows + added, dtype=np.int32))
+            highs.deleteRows(
+                added, np.arange(model.num_rows, model.num_rows + added, dtype=np.int32)
+            )
         cols = np.union1d(
             np.union1d(
                 _changed(last.col_lower, model.col_lower), _changed(last.col_upper, model.col_upper)

@@ -298,7 +298,7 @@ def test_a_sweep_whose_points_all_fail_ends_failed_with_the_reason_on_each_plan(
 ) -> None:
     from app.plans import solving
 
-    def broken(_inputs: object) -> None:
+    def broken(_inputs: object, **_options: object) -> None:
         raise RuntimeError("solver licence expired")
 
     monkeypatch.setattr(solving, "solve_inputs", broken)  # the forked workers inherit it

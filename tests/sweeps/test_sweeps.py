@@ -313,3 +313,56 @@ def test_a_sweep_whose_points_all_fail_ends_failed_with_the_reason_on_each_plan(
         assert (point["state"], point["status"], point["total_cost"]) == ("failed", "error", None)
         plan = client.get(f"/v1/plans/{point['plan_id']}", headers=planner).json()
         assert "solver licence expired" in plan["message"]
+
+
+def test_a_sweep_solved_in_chains_tabulates_what_plans_solved_alone_give(
+    client: TestClient,
+    planner: dict[str, str],
+    small_system: None,
+    sessions: sessionmaker[Session],
+) -> None:
+    """A year of the small system with its targets binding, handed out a chain per nursing
+    target (each point after a chain's first solved from the last one's solver state):
+    every point's row of the table is that of the same plan requested alone."""
+    scenario = {
+        key: value
+        for key, value in HAND_SCENARIO.items()
+        if key not in ("agency_reduction", "nursing_capacity_growth")
+    }
+    base = {"start": "2024-03", "months": 12, "scenario": scenario}
+    grid = {"nursing_capacity_growth": [0.0, 0.05], "agency_reduction": [0.0, 0.1, 0.2]}
+    response = client.post("/v1/plans/sweeps", json={"base": base, "grid": grid}, headers=planner)
+    assert response.status_code == 202, response.text
+    sweep = wait_for_sweep(client, planner, response.json()["id"])
+    assert (sweep["state"], sweep["done"]) == ("finished", 6)
+    assert {p["status"] for p in sweep["points"]} >= {"optimal"}
+
+    with sessions() as session:
+        rows = session.scalars(
+            select(Plan).where(Plan.sweep_id == sweep["id"]).order_by(Plan.sweep_index)
+        ).all()
+        # A chain is one worker's, its points solved in grid order.
+        for chain in (rows[:3], rows[3:]):
+            assert len({p.runner for p in chain}) == 1
+            started = [p.started_at for p in chain]
+            assert started == sorted(started)
+    for point, row in zip(sweep["points"], rows, strict=True):
+        alone = client.post(
+            "/v1/plans",
+            json={**base, "scenario": {**scenario, **point["values"]}},
+            headers={**planner, "Prefer": "wait=60"},
+        )
+        assert alone.status_code == 201, alone.text
+        with sessions() as session:
+            plan = session.get(Plan, alone.json()["id"])
+            assert plan is not None
+            assert plan.summary is not None
+            assert row.summary is not None
+            assert plan.status == row.status == point["status"]
+            assert {k: v for k, v in plan.summary.items() if k != "solve_s"} == {
+                k: v for k, v in row.summary.items() if k != "solve_s"
+            }
+            assert plan.result is not None
+            assert row.result is not None
+            for figure in ("cost", "targets", "do_nothing", "gap_levers", "system"):
+                assert plan.result[figure] == row.result[figure], figure

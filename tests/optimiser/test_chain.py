@@ -58,7 +58,7 @@ def assert_same_plan(warm: PlanResult, cold: PlanResult) -> None:
 
 
 def allocated(plan: PlanResult, field: str, period: str | None = None) -> float:
-    return sum(a[field] for a in plan.allocations if period in (None, a["period"]))
+    return float(sum(a[field] for a in plan.allocations if period in (None, a["period"])))
 
 
 def test_every_warm_point_of_a_sweep_is_its_cold_solve() -> None:

@@ -1,7 +1,20 @@
-"""Benchmark of sweeps on Celery workers: 20 HIOW scenarios on one worker, then on two.
+"""Benchmark of sweeps: warm chains against cold solves in-process, or Celery workers.
 
-Creates a throwaway PostgreSQL database, migrates it and loads the synthetic demo data;
-starts a private ``redis-server`` as the broker (or uses ``--broker``); then, for one and
+Creates a throwaway PostgreSQL database, migrates it and loads the synthetic demo data.
+
+By default (no broker needed), it stores two sweeps of 24 months from 2024-04 on the demo
+data: 5 x 4 (``turnover_sensitivity.NURSE`` 0.2..1.0 by ``agency_reduction`` 0..0.3) and
+10 x 10 (``agency_reduction`` 0..0.3 by ``nursing_capacity_growth`` 0.02..0.12), and solves
+their points in this process, in the chains the service hands out (``app.plans.sweeps.
+chains``): each point cold (the whole ``optimiser.solve.solve``) and along its chain warm
+(``optimiser.chain.Chain.solve``), cold and warm passes alternating, ``--repeats`` of each.
+Prints per point the median cold and warm seconds, their ratio and whether the plans are
+the same (status, shortfall, cost, targets, do-nothing cost; and whether the allocations
+are too, ties between units apart), then the median and spread of the ratio over the warm
+points (every point after its chain's first).
+
+With ``--celery`` it starts a private ``redis-server`` as the broker (or uses ``--broker``);
+then, for one and
 for two ``celery -A app.plans.tasks worker --concurrency 1`` processes, stores a sweep of
 5 x 4 scenarios (``turnover_sensitivity.NURSE`` 0.2..1.0 by ``agency_reduction`` 0..0.3,
 24 months from 2024-04), publishes its plans and times until every point has ended.
@@ -12,12 +25,13 @@ With ``--england``, it then stores one plan whose inputs are the England-sized i
 worker and times it from publishing to the stored result, with the solve's own figures.
 That takes many minutes.
 Run: ``python bench/sweep.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-[--england] [--sweep/--no-sweep]``.
+[--repeats 3] [--celery [--england] [--sweep/--no-sweep]]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import signal
@@ -45,7 +59,11 @@ from app.plans.queue import CeleryEngine  # noqa: E402
 from app.plans.schemas import SweepRequest  # noqa: E402
 from bench import migrate  # noqa: E402
 from bench.optimiser import SCALES, SEED  # noqa: E402
+from optimiser.chain import Chain  # noqa: E402
 from optimiser.examples import generate  # noqa: E402
+from optimiser.problem import Problem  # noqa: E402
+from optimiser.result import PlanResult  # noqa: E402
+from optimiser.solve import solve  # noqa: E402
 
 PLANNER = Principal("bench", "bench", frozenset({Scope.PLANS_WRITE}), None)
 SWEEP = {
@@ -53,6 +71,13 @@ SWEEP = {
     "grid": {
         "turnover_sensitivity.NURSE": {"from": 0.2, "to": 1.0, "steps": 5},
         "agency_reduction": {"from": 0, "to": 0.3, "steps": 4},
+    },
+}
+TARGETS_SWEEP = {
+    "base": {"start": "2024-04", "months": 24},
+    "grid": {
+        "agency_reduction": {"from": 0, "to": 0.3, "steps": 10},
+        "nursing_capacity_growth": {"from": 0.02, "to": 0.12, "steps": 10},
     },
 }
 
@@ -178,6 +203,101 @@ def run_sweep(url: str, broker: str, workers: int, logs: Path) -> float:
         engine.shutdown()
 
 
+def stored_chains(
+    url: str, sweep: dict[str, object]
+) -> list[list[tuple[dict[str, object], Problem, float]]]:
+    """The sweep's points as the service stores them, in the chains it hands out: each
+    point's values, problem and time limit."""
+    settings = Settings(database_url=url, plan_max_sweep_points=1000)
+    sessions = make_sessionmaker(make_engine(url))
+    with sessions() as session:
+        stored, plan_ids = sweeps.create_sweep(
+            session,
+            request=SweepRequest.model_validate(sweep),
+            principal=PLANNER,
+            settings=settings,
+            owner="bench",
+        )
+        plans = {p.id: p for p in session.scalars(select(Plan).where(Plan.id.in_(plan_ids)))}
+        chains = [
+            [
+                (
+                    plans[plan_id].sweep_point or {},
+                    Problem.from_dict(plans[plan_id].inputs["problem"]),
+                    float(plans[plan_id].inputs["time_limit_s"]),
+                )
+                for plan_id in chain
+            ]
+            for chain in sweeps.chains(plan_ids, [len(values) for values in stored.values])
+        ]
+        session.rollback()  # nothing kept: only the stored inputs were wanted
+    return chains
+
+
+def same_plan(warm: PlanResult, cold: PlanResult) -> tuple[bool, bool]:
+    """Whether the plans are the same (status, shortfall and cost within 1e-6 relative,
+    targets, do-nothing cost, gap levers), and whether their allocations are too."""
+    warm_dict, cold_dict = warm.to_dict(), cold.to_dict()
+    close = warm.objective == cold.objective or (
+        warm.objective is not None
+        and cold.objective is not None
+        and math.isclose(warm.objective, cold.objective, rel_tol=1e-6)
+    )
+    same = close and all(
+        warm_dict[key] == cold_dict[key]
+        for key in ("status", "cost", "targets", "do_nothing", "gap_levers", "system")
+    )
+    return same, same and warm_dict["allocations"] == cold_dict["allocations"]
+
+
+def run_warm(url: str, name: str, sweep: dict[str, object], repeats: int) -> None:
+    """Each point cold and along its chain warm, alternating; the medians and the ratio."""
+    chains = stored_chains(url, sweep)
+    points = sum(len(chain) for chain in chains)
+    print(f"\n{name}: {points} points in {len(chains)} chains, {repeats} repeats", flush=True)
+    ratios = []
+    outcomes = {"same plan": 0, "same allocations": 0}
+    for chain in chains:
+        cold_s: list[list[float]] = [[] for _ in chain]
+        warm_s: list[list[float]] = [[] for _ in chain]
+        cold: list[PlanResult] = []
+        warm: list[PlanResult] = []
+        for _ in range(repeats):
+            cold = []
+            for index, (_values, problem, limit) in enumerate(chain):
+                started = time.perf_counter()
+                cold.append(solve(problem, time_limit_s=limit))
+                cold_s[index].append(time.perf_counter() - started)
+            warm, along = [], Chain()
+            for index, (_values, problem, limit) in enumerate(chain):
+                started = time.perf_counter()
+                warm.append(along.solve(problem, time_limit_s=limit))
+                warm_s[index].append(time.perf_counter() - started)
+        for index, (values, _problem, _limit) in enumerate(chain):
+            c, w = statistics.median(cold_s[index]), statistics.median(warm_s[index])
+            same, allocations = same_plan(warm[index], cold[index])
+            outcomes["same plan"] += same
+            outcomes["same allocations"] += allocations
+            if index:
+                ratios.append(w / c)
+            point = ", ".join(f"{key}={value:g}" for key, value in values.items())
+            print(
+                f"  {point:58s} cold {c:6.3f} s  warm {w:6.3f} s  ratio {w / c:4.2f}"
+                f"{'' if index else ' (first)'}  {'same plan' if same else 'DIFFERENT PLAN'}"
+                f"{', same allocations' if allocations else ', allocations differ (ties)'}",
+                flush=True,
+            )
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    print(
+        f"{name}: warm/cold over {len(ratios)} warm points: median {statistics.median(ratios):.2f}"
+        f", quartiles {quartiles[0]:.2f}..{quartiles[2]:.2f}, range {min(ratios):.2f}.."
+        f"{max(ratios):.2f}; {sum(r <= 1 / 3 for r in ratios)} at or under 1/3; "
+        f"{outcomes['same plan']} of {points} the same plan, {outcomes['same allocations']} "
+        "with the same allocations",
+        flush=True,
+    )
+
+
 def run_england(url: str, broker: str, logs: Path, time_limit_s: float) -> None:
     """One England-sized plan on one worker: wall time from publishing to stored result."""
     organisations, pools, months = SCALES["england"]
@@ -228,22 +348,9 @@ def run_england(url: str, broker: str, logs: Path, time_limit_s: float) -> None:
         stop(processes)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--broker", help="a broker URL; default: a private redis-server")
-    parser.add_argument("--england", action="store_true", help="also the England-sized plan")
-    parser.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--england-time-limit", type=float, default=1800.0)
-    args = parser.parse_args()
-    server = make_url(args.url)
-    name = f"workforce_bench_sweep_{os.getpid()}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    url = server.set(database=name).render_as_string(hide_password=False)
+def run_celery(args: argparse.Namespace, url: str, logs: Path) -> None:
+    """The 20-point sweep on one Celery worker then two, and the England plan if asked."""
     redis: subprocess.Popen[bytes] | None = None
-    logs = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     try:
         broker = args.broker
         if broker is None:
@@ -257,11 +364,6 @@ def main() -> None:
             )
             broker = f"redis://127.0.0.1:{port}/0"
             time.sleep(0.5)
-        migrate(url, demo=True)
-        print(
-            f"sweep: 20 HIOW scenarios, 24 months from 2024-04, demo data; {os.cpu_count()} cores, "
-            f"load average {os.getloadavg()[0]:.1f} at the start"
-        )
         if args.sweep:
             walls = {}
             for workers in (1, 2):
@@ -273,6 +375,44 @@ def main() -> None:
         if redis is not None:
             redis.terminate()
             redis.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--repeats", type=int, default=3, help="cold and warm solves per point")
+    parser.add_argument("--celery", action="store_true", help="1 vs 2 Celery workers instead")
+    parser.add_argument("--broker", help="with --celery: a broker URL; default a private redis")
+    parser.add_argument("--england", action="store_true", help="with --celery: the England plan")
+    parser.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--england-time-limit", type=float, default=1800.0)
+    args = parser.parse_args()
+    server = make_url(args.url)
+    name = f"workforce_bench_sweep_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    logs = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    try:
+        migrate(url, demo=True)
+        print(
+            f"sweeps: 24 months from 2024-04, demo data; {os.cpu_count()} cores, "
+            f"load average {os.getloadavg()[0]:.1f} at the start"
+        )
+        if args.celery:
+            run_celery(args, url, logs)
+        else:
+            run_warm(
+                url, "5 x 4 turnover_sensitivity.NURSE x agency_reduction", SWEEP, args.repeats
+            )
+            run_warm(
+                url,
+                "10 x 10 agency_reduction x nursing_capacity_growth",
+                TARGETS_SWEEP,
+                args.repeats,
+            )
+    finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()

@@ -208,7 +208,7 @@ def stored_chains(
 ) -> list[list[tuple[dict[str, object], Problem, float]]]:
     """The sweep's points as the service stores them, in the chains it hands out: each
     point's values, problem and time limit."""
-    settings = Settings(database_url=url, plan_max_sweep_points=1000)
+    settings = Settings(database_url=url, plan_max_sweep_points=200, plan_max_pending_per_token=200)
     sessions = make_sessionmaker(make_engine(url))
     with sessions() as session:
         stored, plan_ids = sweeps.create_sweep(

@@ -7,7 +7,9 @@ data: 5 x 4 (``turnover_sensitivity.NURSE`` 0.2..1.0 by ``agency_reduction`` 0..
 10 x 10 (``agency_reduction`` 0..0.3 by ``nursing_capacity_growth`` 0.02..0.12), and solves
 their points in this process, in the chains the service hands out (``app.plans.sweeps.
 chains``): each point cold (the whole ``optimiser.solve.solve``) and along its chain warm
-(``optimiser.chain.Chain.solve``), cold and warm passes alternating, ``--repeats`` of each.
+(``optimiser.chain.Chain.solve``), cold and warm passes alternating, ``--repeats`` of each;
+also each point by a fresh chain (the same cold solve without the PuLP model, which the
+chain does not build), to tell the warm start's part from PuLP's.
 Prints per point the median cold and warm seconds, their ratio and whether the plans are
 the same (status, shortfall, cost, targets, do-nothing cost; and whether the allocations
 are too, ties between units apart), then the median and spread of the ratio over the warm
@@ -31,7 +33,6 @@ Run: ``python bench/sweep.py [--url postgresql+psycopg://postgres@127.0.0.1:5432
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
 import signal
@@ -59,7 +60,7 @@ from app.plans.queue import CeleryEngine  # noqa: E402
 from app.plans.schemas import SweepRequest  # noqa: E402
 from bench import migrate  # noqa: E402
 from bench.optimiser import SCALES, SEED  # noqa: E402
-from optimiser.chain import Chain  # noqa: E402
+from optimiser.chain import Chain, same_plan  # noqa: E402
 from optimiser.examples import generate  # noqa: E402
 from optimiser.problem import Problem  # noqa: E402
 from optimiser.result import PlanResult  # noqa: E402
@@ -234,20 +235,42 @@ def stored_chains(
     return chains
 
 
-def same_plan(warm: PlanResult, cold: PlanResult) -> tuple[bool, bool]:
-    """Whether the plans are the same (status, shortfall and cost within 1e-6 relative,
-    targets, do-nothing cost, gap levers), and whether their allocations are too."""
-    warm_dict, cold_dict = warm.to_dict(), cold.to_dict()
-    close = warm.objective == cold.objective or (
-        warm.objective is not None
-        and cold.objective is not None
-        and math.isclose(warm.objective, cold.objective, rel_tol=1e-6)
+Point = tuple[dict[str, object], Problem, float]
+
+
+def time_chain(
+    chain: list[Point], repeats: int
+) -> tuple[dict[str, list[float]], list[PlanResult], list[PlanResult]]:
+    """Per point the median seconds of the cold solve (``optimiser.solve.solve``), of the
+    chain's own cold solve (no PuLP model; a fresh ``Chain``) and of the warm solve along
+    the chain, the three passes alternating; and the last cold and warm results."""
+    seconds: dict[str, list[list[float]]] = {
+        kind: [[] for _ in chain] for kind in ("cold", "bare", "warm")
+    }
+    cold: list[PlanResult] = []
+    warm: list[PlanResult] = []
+    for _ in range(repeats):
+        cold, warm, along = [], [], Chain()
+        for kind in ("cold", "bare", "warm"):
+            for index, (_values, problem, limit) in enumerate(chain):
+                started = time.perf_counter()
+                if kind == "cold":
+                    cold.append(solve(problem, time_limit_s=limit))
+                elif kind == "bare":
+                    Chain().solve(problem, time_limit_s=limit)
+                else:
+                    warm.append(along.solve(problem, time_limit_s=limit))
+                seconds[kind][index].append(time.perf_counter() - started)
+    medians = {kind: [statistics.median(each) for each in runs] for kind, runs in seconds.items()}
+    return medians, cold, warm
+
+
+def spread(name: str, ratios: list[float]) -> str:
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return (
+        f"{name} median {statistics.median(ratios):.2f}, quartiles {quartiles[0]:.2f}.."
+        f"{quartiles[2]:.2f}, range {min(ratios):.2f}..{max(ratios):.2f}"
     )
-    same = close and all(
-        warm_dict[key] == cold_dict[key]
-        for key in ("status", "cost", "targets", "do_nothing", "gap_levers", "system")
-    )
-    return same, same and warm_dict["allocations"] == cold_dict["allocations"]
 
 
 def run_warm(url: str, name: str, sweep: dict[str, object], repeats: int) -> None:
@@ -255,45 +278,33 @@ def run_warm(url: str, name: str, sweep: dict[str, object], repeats: int) -> Non
     chains = stored_chains(url, sweep)
     points = sum(len(chain) for chain in chains)
     print(f"\n{name}: {points} points in {len(chains)} chains, {repeats} repeats", flush=True)
-    ratios = []
+    ratios: list[float] = []
+    bare_ratios: list[float] = []
     outcomes = {"same plan": 0, "same allocations": 0}
     for chain in chains:
-        cold_s: list[list[float]] = [[] for _ in chain]
-        warm_s: list[list[float]] = [[] for _ in chain]
-        cold: list[PlanResult] = []
-        warm: list[PlanResult] = []
-        for _ in range(repeats):
-            cold = []
-            for index, (_values, problem, limit) in enumerate(chain):
-                started = time.perf_counter()
-                cold.append(solve(problem, time_limit_s=limit))
-                cold_s[index].append(time.perf_counter() - started)
-            warm, along = [], Chain()
-            for index, (_values, problem, limit) in enumerate(chain):
-                started = time.perf_counter()
-                warm.append(along.solve(problem, time_limit_s=limit))
-                warm_s[index].append(time.perf_counter() - started)
+        medians, cold, warm = time_chain(chain, repeats)
         for index, (values, _problem, _limit) in enumerate(chain):
-            c, w = statistics.median(cold_s[index]), statistics.median(warm_s[index])
-            same, allocations = same_plan(warm[index], cold[index])
+            c, b, w = (medians[kind][index] for kind in ("cold", "bare", "warm"))
+            same = same_plan(warm[index], cold[index])
+            allocations = same and warm[index].allocations == cold[index].allocations
             outcomes["same plan"] += same
             outcomes["same allocations"] += allocations
             if index:
                 ratios.append(w / c)
+                bare_ratios.append(w / b)
             point = ", ".join(f"{key}={value:g}" for key, value in values.items())
             print(
-                f"  {point:58s} cold {c:6.3f} s  warm {w:6.3f} s  ratio {w / c:4.2f}"
-                f"{'' if index else ' (first)'}  {'same plan' if same else 'DIFFERENT PLAN'}"
+                f"  {point:58s} cold {c:6.3f} s (without PuLP {b:6.3f} s)  warm {w:6.3f} s  "
+                f"ratio {w / c:4.2f} ({w / b:4.2f}){'' if index else ' first'}  "
+                f"{'same plan' if same else 'DIFFERENT PLAN'}"
                 f"{', same allocations' if allocations else ', allocations differ (ties)'}",
                 flush=True,
             )
-    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
     print(
-        f"{name}: warm/cold over {len(ratios)} warm points: median {statistics.median(ratios):.2f}"
-        f", quartiles {quartiles[0]:.2f}..{quartiles[2]:.2f}, range {min(ratios):.2f}.."
-        f"{max(ratios):.2f}; {sum(r <= 1 / 3 for r in ratios)} at or under 1/3; "
-        f"{outcomes['same plan']} of {points} the same plan, {outcomes['same allocations']} "
-        "with the same allocations",
+        f"{name}: warm/cold over {len(ratios)} warm points: {spread('', ratios)}; "
+        f"{sum(r <= 1 / 3 for r in ratios)} at or under 1/3; against the cold solve without "
+        f"PuLP: {spread('', bare_ratios)}; {outcomes['same plan']} of {points} the same plan, "
+        f"{outcomes['same allocations']} with the same allocations",
         flush=True,
     )
 

@@ -16,6 +16,7 @@ afresh from it. ``Chain.solve`` returns what ``optimiser.solve.solve`` returns.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -142,3 +143,44 @@ class Chain:
         """Forget the warm state: the next point is solved cold."""
         self.plan = WarmModel(threads=self.threads)
         self.do_nothing = WarmModel(threads=self.threads)
+
+
+# What makes two results the same plan; the allocations and projections may differ
+# between tied optima (docs/optimiser.md).
+SAME_PLAN_FIELDS = (
+    "status",
+    "objective",
+    "cost",
+    "do_nothing",
+    "targets",
+    "system",
+    "gap_levers",
+    "pool_shadow_prices",
+    "pool_shortfall_prices",
+)
+
+
+def same_plan(one: PlanResult, other: PlanResult, *, rel: float = 1e-6) -> bool:
+    """Whether two results are the same plan: the same status, objective, cost, do-nothing
+    cost, targets, system, gap levers and prices, each number within ``rel`` (or within
+    the 0.01 the results round to)."""
+    first, second = one.to_dict(), other.to_dict()
+    return all(_close(first.get(key), second.get(key), rel) for key in SAME_PLAN_FIELDS)
+
+
+def _close(one: Any, other: Any, rel: float) -> bool:
+    if isinstance(one, dict) and isinstance(other, dict):
+        return one.keys() == other.keys() and all(_close(one[k], other[k], rel) for k in one)
+    if isinstance(one, list) and isinstance(other, list):
+        return len(one) == len(other) and all(
+            _close(a, b, rel) for a, b in zip(one, other, strict=True)
+        )
+    numbers = (int, float, np.floating, np.integer)
+    if (
+        isinstance(one, numbers)
+        and isinstance(other, numbers)
+        and not isinstance(one, bool)
+        and not isinstance(other, bool)
+    ):
+        return math.isclose(float(one), float(other), rel_tol=rel, abs_tol=0.01)
+    return bool(one == other)

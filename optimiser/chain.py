@@ -26,6 +26,7 @@ import numpy as np
 from optimiser import model as lp
 from optimiser.problem import Problem
 from optimiser.result import PlanResult, SolveStatus
+from optimiser.solve import Runs
 from optimiser.solve import solve as solve_cold
 from optimiser.solver import SolverRun, highs_stages, resolve_method, two_stages
 
@@ -59,17 +60,22 @@ class WarmModel:
     basis: Any = None
     warm_points: int = 0  # points solved warm since the chain began (or began afresh)
 
-    def run(self, model: lp.Model, time_limit_s: float) -> SolverRun:
-        """Both stages for ``model``: warm when it fits the last one, else cold."""
+    def run(
+        self, model: lp.Model, time_limit_s: float, *, stages: int = 2, basis: Any = None
+    ) -> SolverRun:
+        """The stages for ``model`` (``stages=1``: the shortfall stage alone): warm when it
+        fits the last one, else cold, from ``basis`` when given (as ``run_highs``)."""
         started = time.perf_counter()
         if self.fits(model):
-            outcome = self._warm(model, time_limit_s)
+            outcome = self._warm(model, time_limit_s, stages)
             if outcome.status is SolveStatus.OPTIMAL:
                 self.model, self.basis = model, outcome.basis
                 self.warm_points += 1
                 return outcome
             time_limit_s = max(1e-3, time_limit_s - (time.perf_counter() - started))
-        outcome, highs = highs_stages(model, time_limit_s=time_limit_s, threads=self.threads)
+        outcome, highs = highs_stages(
+            model, time_limit_s=time_limit_s, threads=self.threads, stages=stages, basis=basis
+        )
         if outcome.status is SolveStatus.OPTIMAL and outcome.basis is not None:
             self.highs, self.model, self.basis = highs, model, outcome.basis
         else:
@@ -84,7 +90,7 @@ class WarmModel:
             and same_shape(self.model, model)
         )
 
-    def _warm(self, model: lp.Model, time_limit_s: float) -> SolverRun:
+    def _warm(self, model: lp.Model, time_limit_s: float, stages: int) -> SolverRun:
         assert self.model is not None
         started = time.perf_counter()
         highs, last = self.highs, self.model
@@ -113,7 +119,7 @@ class WarmModel:
         # HiGHS counts its run time over every run of the object: the limit is this point's.
         highs.setOptionValue("time_limit", highs.getRunTime() + max(1e-3, time_limit_s))
         return two_stages(
-            highs, model, time_limit_s=time_limit_s, stages=2, started=started, keep_basis=True
+            highs, model, time_limit_s=time_limit_s, stages=stages, started=started, keep_basis=True
         )
 
 
@@ -125,14 +131,21 @@ class Chain:
         self.threads = threads
         self.plan = WarmModel(threads=threads)
         self.do_nothing = WarmModel(threads=threads)
+        self.levers: dict[str, WarmModel] = {}
 
     def solve(self, problem: Problem, *, time_limit_s: float = 60.0) -> PlanResult:
         return solve_cold(
             problem,
             time_limit_s=time_limit_s,
             threads=self.threads,
-            runs=(self.plan.run, self.do_nothing.run),
+            runs=Runs(plan=self.plan.run, do_nothing=self.do_nothing.run, lever=self._lever),
         )
+
+    def _lever(self, lever: str, model: lp.Model, time_limit_s: float, basis: Any) -> SolverRun:
+        """A gap lever's shortfall stage, from the same lever's at the last point (its cold
+        start from the point's own basis, ``basis``)."""
+        warm = self.levers.setdefault(lever, WarmModel(threads=self.threads))
+        return warm.run(model, time_limit_s, stages=1, basis=basis)
 
     @property
     def warm(self) -> bool:
@@ -143,6 +156,7 @@ class Chain:
         """Forget the warm state: the next point is solved cold."""
         self.plan = WarmModel(threads=self.threads)
         self.do_nothing = WarmModel(threads=self.threads)
+        self.levers = {}
 
 
 # What makes two results the same plan; the allocations and projections may differ

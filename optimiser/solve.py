@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from optimiser import model as lp
 from optimiser import readback
-from optimiser.levers import gap_levers
+from optimiser.levers import LeverRun, gap_levers
 from optimiser.problem import Problem, validate
 from optimiser.result import Cost, PlanResult, SolveFigures, SolveStatus, TargetOutcome
 from optimiser.solver import SolverRun, run
@@ -31,6 +32,16 @@ FloatArray = lp.FloatArray
 ModelRun = Callable[[lp.Model, float], SolverRun]
 
 
+@dataclass(frozen=True)
+class Runs:
+    """How the plan's model, the do-nothing plan's and the gap levers' are solved, in
+    place of ``run`` (and ``run_highs`` for the levers)."""
+
+    plan: ModelRun
+    do_nothing: ModelRun
+    lever: LeverRun
+
+
 def solve(
     problem: Problem,
     *,
@@ -38,7 +49,7 @@ def solve(
     threads: int = 1,
     solver: str = "highs",
     do_nothing: bool = True,
-    runs: tuple[ModelRun, ModelRun] | None = None,
+    runs: Runs | None = None,
 ) -> PlanResult:
     """The plan for ``problem``. Raises ``ProblemError`` naming each bad field first.
 
@@ -57,7 +68,7 @@ def solve(
                 solver=solver,
                 time_limit_s=time_limit_s,
                 threads=threads,
-                run_model=runs[1] if runs else None,
+                run_model=runs.do_nothing if runs else None,
             )
             if do_nothing
             else None
@@ -67,7 +78,7 @@ def solve(
             time_limit_s=time_limit_s,
             threads=threads,
             solver=solver,
-            run_model=runs[0] if runs else None,
+            runs=runs,
         )
         if baseline is not None and result.status not in (
             SolveStatus.INFEASIBLE,
@@ -83,9 +94,10 @@ def _solve(
     time_limit_s: float,
     threads: int,
     solver: str,
-    run_model: ModelRun | None = None,
+    runs: Runs | None = None,
 ) -> PlanResult:
     started = time.perf_counter()
+    run_model = runs.plan if runs else None
     model = lp.build(problem) if run_model is None else lp.build(problem, with_pulp=False)
     build_s = time.perf_counter() - started
     outcome = (
@@ -124,7 +136,11 @@ def _solve(
     result = report(model, outcome)
     if result.status is SolveStatus.TARGETS_UNREACHABLE and solver == "highs":
         result.gap_levers = gap_levers(
-            model, outcome, deadline=started + time_limit_s, threads=threads
+            model,
+            outcome,
+            deadline=started + time_limit_s,
+            threads=threads,
+            run_lever=runs.lever if runs else None,
         )
     result.solve = figures
     return result

@@ -6,8 +6,9 @@ A ``Chain`` solves such points in turn on one HiGHS object per model (the plan's
 do-nothing plan's), changed in place rather than built again: it undoes what the last
 point's cost stage changed (the slacks' bounds, the added shortfall row), applies the new
 point's bounds and costs, sets the last point's shortfall-stage basis and runs the same
-two stages as ``optimiser.solver`` (``two_stages``). The gap levers of an unreachable
-point start from its own basis, as they always do.
+two stages as ``optimiser.solver`` (``two_stages``). Each gap lever of an unreachable
+point is chained likewise (its shortfall stage alone), the first time from the point's own
+basis, as a cold solve's levers start.
 
 A point whose model has another shape, or whose warm solve does not end optimal, is
 solved cold (``highs_stages``, as ``optimiser.solve.solve`` does), and the chain starts

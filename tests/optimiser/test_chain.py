@@ -71,6 +71,9 @@ def test_every_warm_point_of_a_sweep_is_its_cold_solve() -> None:
             cold = solve(problem)
             assert_same_plan(warm, cold)
             statuses.add(warm.status)
+        # The gap levers of the unreachable points went on warm from the last point's too.
+        assert chain.levers
+        assert all(lever.warm_points > 0 for lever in chain.levers.values())
     # Both kinds of point: targets met, and out of reach (with its gap levers).
     assert statuses == {SolveStatus.OPTIMAL, SolveStatus.TARGETS_UNREACHABLE}
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.errors import ServiceUnavailable
 from app.plans.models import Plan, PlanSweep
 from app.plans.worker import summarise
 from tests.plans import constructed
@@ -367,3 +369,62 @@ def test_a_sweep_solved_in_chains_tabulates_what_plans_solved_alone_give(
             assert row.result is not None
             for figure in ("cost", "targets", "do_nothing", "gap_levers", "system"):
                 assert plan.result[figure] == row.result[figure], figure
+
+
+class RefusingEngine:
+    """Takes the first ``takes`` chains (solving nothing), then refuses as a broker gone
+    down would."""
+
+    def __init__(self, identity: str, takes: int) -> None:
+        self.identity, self.takes = identity, takes
+        self.chains: list[list[str]] = []
+
+    def check_available(self) -> None:
+        """The broker answered the check; it goes down while the chains are handed out."""
+
+    def submit(self, plan_ids: list[str]) -> None:
+        if len(self.chains) == self.takes:
+            raise ServiceUnavailable("The message broker cannot be reached.")
+        self.chains.append(list(plan_ids))
+
+
+@pytest.mark.parametrize("takes", [0, 1])
+def test_a_broker_failing_while_chains_are_handed_out_withdraws_the_rest(
+    client: TestClient,
+    planner: dict[str, str],
+    small_system: None,
+    sessions: sessionmaker[Session],
+    takes: int,
+) -> None:
+    """Chains are handed out whole: refused at the first, nothing stays stored; refused
+    later, the points of the chains not handed out are failed, those handed out stand."""
+    app = cast(FastAPI, client.app)
+    real = app.state.plan_engine
+    refusing = RefusingEngine(real.identity, takes)
+    app.state.plan_engine = refusing
+    try:
+        response = client.post(
+            "/v1/plans/sweeps",
+            json={
+                "base": BASE,
+                "grid": {
+                    "pool_capacity_wte.T-NURSE": [12, 6, 0],
+                    "travel_cost_per_wte_month": [50, 100],
+                },
+            },
+            headers=planner,
+        )
+    finally:
+        app.state.plan_engine = real
+    assert response.status_code == 503, response.text
+    with sessions() as session:
+        plans = session.scalars(select(Plan).order_by(Plan.sweep_index)).all()
+        sweeps_stored = session.scalar(select(func.count()).select_from(PlanSweep))
+    if takes == 0:
+        assert (plans, sweeps_stored) == ([], 0)
+        return
+    assert "4 of its 6 points were failed" in response.json()["detail"]
+    # The first chain, a pool capacity's two travel costs, was handed out whole.
+    assert refusing.chains == [[plans[0].id, plans[1].id]]
+    assert [p.state for p in plans] == ["queued"] * 2 + ["failed"] * 4
+    assert all("could not be reached" in (p.message or "") for p in plans[2:])

@@ -1,7 +1,22 @@
-"""Benchmark of sweeps on Celery workers: 20 HIOW scenarios on one worker, then on two.
+"""Benchmark of sweeps: warm chains against cold solves in-process, or Celery workers.
 
-Creates a throwaway PostgreSQL database, migrates it and loads the synthetic demo data;
-starts a private ``redis-server`` as the broker (or uses ``--broker``); then, for one and
+Creates a throwaway PostgreSQL database, migrates it and loads the synthetic demo data.
+
+By default (no broker needed), it stores two sweeps of 24 months from 2024-04 on the demo
+data: 5 x 4 (``turnover_sensitivity.NURSE`` 0.2..1.0 by ``agency_reduction`` 0..0.3) and
+10 x 10 (``agency_reduction`` 0..0.3 by ``nursing_capacity_growth`` 0.02..0.12), and solves
+their points in this process, in the chains the service hands out (``app.plans.sweeps.
+chains``): each point cold (the whole ``optimiser.solve.solve``) and along its chain warm
+(``optimiser.chain.Chain.solve``), cold and warm passes alternating, ``--repeats`` of each;
+also each point by a fresh chain (the same cold solve without the PuLP model, which the
+chain does not build), to tell the warm start's part from PuLP's.
+Prints per point the median cold and warm seconds, their ratio and whether the plans are
+the same (status, shortfall, cost, targets, do-nothing cost; and whether the allocations
+are too, ties between units apart), then the median and spread of the ratio over the warm
+points (every point after its chain's first).
+
+With ``--celery`` it starts a private ``redis-server`` as the broker (or uses ``--broker``);
+then, for one and
 for two ``celery -A app.plans.tasks worker --concurrency 1`` processes, stores a sweep of
 5 x 4 scenarios (``turnover_sensitivity.NURSE`` 0.2..1.0 by ``agency_reduction`` 0..0.3,
 24 months from 2024-04), publishes its plans and times until every point has ended.
@@ -12,7 +27,7 @@ With ``--england``, it then stores one plan whose inputs are the England-sized i
 worker and times it from publishing to the stored result, with the solve's own figures.
 That takes many minutes.
 Run: ``python bench/sweep.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-[--england] [--sweep/--no-sweep]``.
+[--repeats 3] [--celery [--england] [--sweep/--no-sweep]]``.
 """
 
 from __future__ import annotations
@@ -45,7 +60,11 @@ from app.plans.queue import CeleryEngine  # noqa: E402
 from app.plans.schemas import SweepRequest  # noqa: E402
 from bench import migrate  # noqa: E402
 from bench.optimiser import SCALES, SEED  # noqa: E402
+from optimiser.chain import Chain, same_plan  # noqa: E402
 from optimiser.examples import generate  # noqa: E402
+from optimiser.problem import Problem  # noqa: E402
+from optimiser.result import PlanResult  # noqa: E402
+from optimiser.solve import solve  # noqa: E402
 
 PLANNER = Principal("bench", "bench", frozenset({Scope.PLANS_WRITE}), None)
 SWEEP = {
@@ -53,6 +72,13 @@ SWEEP = {
     "grid": {
         "turnover_sensitivity.NURSE": {"from": 0.2, "to": 1.0, "steps": 5},
         "agency_reduction": {"from": 0, "to": 0.3, "steps": 4},
+    },
+}
+TARGETS_SWEEP = {
+    "base": {"start": "2024-04", "months": 24},
+    "grid": {
+        "agency_reduction": {"from": 0, "to": 0.3, "steps": 10},
+        "nursing_capacity_growth": {"from": 0.02, "to": 0.12, "steps": 10},
     },
 }
 
@@ -129,19 +155,20 @@ def run_sweep(url: str, broker: str, workers: int, logs: Path) -> float:
     engine = CeleryEngine(settings=settings)
     sessions = make_sessionmaker(make_engine(url))
     with sessions() as session:
-        _sweep, plan_ids = sweeps.create_sweep(
+        sweep, plan_ids = sweeps.create_sweep(
             session,
             request=SweepRequest.model_validate(SWEEP),
             principal=PLANNER,
             settings=settings,
             owner=engine.identity,
         )
+        handed_out = sweeps.chains(plan_ids, [len(values) for values in sweep.values])
         session.commit()
     processes = start_workers(workers, url=url, broker=broker, queue=queue, logs=logs)
     try:
         started = time.perf_counter()
-        for plan_id in plan_ids:
-            engine.submit(plan_id)
+        for chain in handed_out:
+            engine.submit(chain)
         ended = (PlanState.FINISHED, PlanState.FAILED)
         while True:
             # Only the states: reading the results as they grow would load the machine.
@@ -177,6 +204,111 @@ def run_sweep(url: str, broker: str, workers: int, logs: Path) -> float:
         engine.shutdown()
 
 
+def stored_chains(
+    url: str, sweep: dict[str, object]
+) -> list[list[tuple[dict[str, object], Problem, float]]]:
+    """The sweep's points as the service stores them, in the chains it hands out: each
+    point's values, problem and time limit."""
+    settings = Settings(database_url=url, plan_max_sweep_points=200, plan_max_pending_per_token=200)
+    sessions = make_sessionmaker(make_engine(url))
+    with sessions() as session:
+        stored, plan_ids = sweeps.create_sweep(
+            session,
+            request=SweepRequest.model_validate(sweep),
+            principal=PLANNER,
+            settings=settings,
+            owner="bench",
+        )
+        plans = {p.id: p for p in session.scalars(select(Plan).where(Plan.id.in_(plan_ids)))}
+        chains = [
+            [
+                (
+                    plans[plan_id].sweep_point or {},
+                    Problem.from_dict(plans[plan_id].inputs["problem"]),
+                    float(plans[plan_id].inputs["time_limit_s"]),
+                )
+                for plan_id in chain
+            ]
+            for chain in sweeps.chains(plan_ids, [len(values) for values in stored.values])
+        ]
+        session.rollback()  # nothing kept: only the stored inputs were wanted
+    return chains
+
+
+Point = tuple[dict[str, object], Problem, float]
+
+
+def time_chain(
+    chain: list[Point], repeats: int
+) -> tuple[dict[str, list[float]], list[PlanResult], list[PlanResult]]:
+    """Per point the median seconds of the cold solve (``optimiser.solve.solve``), of the
+    chain's own cold solve (no PuLP model; a fresh ``Chain``) and of the warm solve along
+    the chain, the three passes alternating; and the last cold and warm results."""
+    seconds: dict[str, list[list[float]]] = {
+        kind: [[] for _ in chain] for kind in ("cold", "bare", "warm")
+    }
+    cold: list[PlanResult] = []
+    warm: list[PlanResult] = []
+    for _ in range(repeats):
+        cold, warm, along = [], [], Chain()
+        for kind in ("cold", "bare", "warm"):
+            for index, (_values, problem, limit) in enumerate(chain):
+                started = time.perf_counter()
+                if kind == "cold":
+                    cold.append(solve(problem, time_limit_s=limit))
+                elif kind == "bare":
+                    Chain().solve(problem, time_limit_s=limit)
+                else:
+                    warm.append(along.solve(problem, time_limit_s=limit))
+                seconds[kind][index].append(time.perf_counter() - started)
+    medians = {kind: [statistics.median(each) for each in runs] for kind, runs in seconds.items()}
+    return medians, cold, warm
+
+
+def spread(name: str, ratios: list[float]) -> str:
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return (
+        f"{name} median {statistics.median(ratios):.2f}, quartiles {quartiles[0]:.2f}.."
+        f"{quartiles[2]:.2f}, range {min(ratios):.2f}..{max(ratios):.2f}"
+    )
+
+
+def run_warm(url: str, name: str, sweep: dict[str, object], repeats: int) -> None:
+    """Each point cold and along its chain warm, alternating; the medians and the ratio."""
+    chains = stored_chains(url, sweep)
+    points = sum(len(chain) for chain in chains)
+    print(f"\n{name}: {points} points in {len(chains)} chains, {repeats} repeats", flush=True)
+    ratios: list[float] = []
+    bare_ratios: list[float] = []
+    outcomes = {"same plan": 0, "same allocations": 0}
+    for chain in chains:
+        medians, cold, warm = time_chain(chain, repeats)
+        for index, (values, _problem, _limit) in enumerate(chain):
+            c, b, w = (medians[kind][index] for kind in ("cold", "bare", "warm"))
+            same = same_plan(warm[index], cold[index])
+            allocations = same and warm[index].allocations == cold[index].allocations
+            outcomes["same plan"] += same
+            outcomes["same allocations"] += allocations
+            if index:
+                ratios.append(w / c)
+                bare_ratios.append(w / b)
+            point = ", ".join(f"{key}={value:g}" for key, value in values.items())
+            print(
+                f"  {point:58s} cold {c:6.3f} s (without PuLP {b:6.3f} s)  warm {w:6.3f} s  "
+                f"ratio {w / c:4.2f} ({w / b:4.2f}){'' if index else ' first'}  "
+                f"{'same plan' if same else 'DIFFERENT PLAN'}"
+                f"{', same allocations' if allocations else ', allocations differ (ties)'}",
+                flush=True,
+            )
+    print(
+        f"{name}: warm/cold over {len(ratios)} warm points: {spread('', ratios)}; "
+        f"{sum(r <= 1 / 3 for r in ratios)} at or under 1/3; against the cold solve without "
+        f"PuLP: {spread('', bare_ratios)}; {outcomes['same plan']} of {points} the same plan, "
+        f"{outcomes['same allocations']} with the same allocations",
+        flush=True,
+    )
+
+
 def run_england(url: str, broker: str, logs: Path, time_limit_s: float) -> None:
     """One England-sized plan on one worker: wall time from publishing to stored result."""
     organisations, pools, months = SCALES["england"]
@@ -202,7 +334,7 @@ def run_england(url: str, broker: str, logs: Path, time_limit_s: float) -> None:
     processes = start_workers(1, url=url, broker=broker, queue=queue, logs=logs)
     try:
         started = time.perf_counter()
-        engine.submit(plan_id)
+        engine.submit([plan_id])
         while True:
             with sessions() as session:
                 state = session.scalars(select(Plan.state).where(Plan.id == plan_id)).one()
@@ -227,22 +359,9 @@ def run_england(url: str, broker: str, logs: Path, time_limit_s: float) -> None:
         stop(processes)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--broker", help="a broker URL; default: a private redis-server")
-    parser.add_argument("--england", action="store_true", help="also the England-sized plan")
-    parser.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--england-time-limit", type=float, default=1800.0)
-    args = parser.parse_args()
-    server = make_url(args.url)
-    name = f"workforce_bench_sweep_{os.getpid()}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    url = server.set(database=name).render_as_string(hide_password=False)
+def run_celery(args: argparse.Namespace, url: str, logs: Path) -> None:
+    """The 20-point sweep on one Celery worker then two, and the England plan if asked."""
     redis: subprocess.Popen[bytes] | None = None
-    logs = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     try:
         broker = args.broker
         if broker is None:
@@ -256,11 +375,6 @@ def main() -> None:
             )
             broker = f"redis://127.0.0.1:{port}/0"
             time.sleep(0.5)
-        migrate(url, demo=True)
-        print(
-            f"sweep: 20 HIOW scenarios, 24 months from 2024-04, demo data; {os.cpu_count()} cores, "
-            f"load average {os.getloadavg()[0]:.1f} at the start"
-        )
         if args.sweep:
             walls = {}
             for workers in (1, 2):
@@ -272,6 +386,44 @@ def main() -> None:
         if redis is not None:
             redis.terminate()
             redis.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--repeats", type=int, default=3, help="cold and warm solves per point")
+    parser.add_argument("--celery", action="store_true", help="1 vs 2 Celery workers instead")
+    parser.add_argument("--broker", help="with --celery: a broker URL; default a private redis")
+    parser.add_argument("--england", action="store_true", help="with --celery: the England plan")
+    parser.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--england-time-limit", type=float, default=1800.0)
+    args = parser.parse_args()
+    server = make_url(args.url)
+    name = f"workforce_bench_sweep_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    logs = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    try:
+        migrate(url, demo=True)
+        print(
+            f"sweeps: 24 months from 2024-04, demo data; {os.cpu_count()} cores, "
+            f"load average {os.getloadavg()[0]:.1f} at the start"
+        )
+        if args.celery:
+            run_celery(args, url, logs)
+        else:
+            run_warm(
+                url, "5 x 4 turnover_sensitivity.NURSE x agency_reduction", SWEEP, args.repeats
+            )
+            run_warm(
+                url,
+                "10 x 10 agency_reduction x nursing_capacity_growth",
+                TARGETS_SWEEP,
+                args.repeats,
+            )
+    finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,18 @@ from optimiser.solver import SolverRun, run_highs
 PIPELINE_STEP = 1.1
 AGENCY_STEP = 0.01
 TARGET_MONTH_STEP = 6
+# How a lever's model is solved (shortfall stage alone), given the lever, the time left and
+# the point's basis: from that basis by default; a chain (``optimiser.chain``) passes its own.
+LeverRun = Callable[[str, lp.Model, float, Any], SolverRun]
 
 
 def gap_levers(
-    model: lp.Model, outcome: SolverRun, *, deadline: float, threads: int
+    model: lp.Model,
+    outcome: SolverRun,
+    *,
+    deadline: float,
+    threads: int,
+    run_lever: LeverRun | None = None,
 ) -> list[dict[str, Any]]:
     """The levers, biggest first; a lever whose re-solve does not finish by ``deadline``
     (a ``time.perf_counter()`` value) is left out."""
@@ -43,12 +52,16 @@ def gap_levers(
         if remaining <= 0:
             break
         variant, subject, description, step = lever
-        moved = run_highs(
-            lp.build(variant),
-            time_limit_s=remaining,
-            threads=threads,
-            stages=1,
-            basis=outcome.basis,
+        moved = (
+            run_highs(
+                lp.build(variant),
+                time_limit_s=remaining,
+                threads=threads,
+                stages=1,
+                basis=outcome.basis,
+            )
+            if run_lever is None
+            else run_lever(subject, lp.build(variant), remaining, outcome.basis)
         )
         if moved.status is not SolveStatus.OPTIMAL or moved.shortfall is None:
             continue

@@ -9,14 +9,16 @@ close the gap (``optimiser.levers``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from optimiser import model as lp
 from optimiser import readback
-from optimiser.levers import gap_levers
+from optimiser.levers import LeverRun, gap_levers
 from optimiser.problem import Problem, validate
 from optimiser.result import Cost, PlanResult, SolveFigures, SolveStatus, TargetOutcome
 from optimiser.solver import SolverRun, run
@@ -25,6 +27,19 @@ from optimiser.solver import SolverRun, run
 from optimiser.solver import run_highs as run_highs
 
 FloatArray = lp.FloatArray
+# How a built model is solved in the two stages, given the time limit: ``run`` unless a
+# chain of like problems (``optimiser.chain``) passes its own, which goes on from the last.
+ModelRun = Callable[[lp.Model, float], SolverRun]
+
+
+@dataclass(frozen=True)
+class Runs:
+    """How the plan's model, the do-nothing plan's and the gap levers' are solved, in
+    place of ``run`` (and ``run_highs`` for the levers)."""
+
+    plan: ModelRun
+    do_nothing: ModelRun
+    lever: LeverRun
 
 
 def solve(
@@ -34,6 +49,7 @@ def solve(
     threads: int = 1,
     solver: str = "highs",
     do_nothing: bool = True,
+    runs: Runs | None = None,
 ) -> PlanResult:
     """The plan for ``problem``. Raises ``ProblemError`` naming each bad field first.
 
@@ -41,6 +57,7 @@ def solve(
     the plan: HiGHS lets go of the interpreter while it solves, so on two cores the plan
     takes the time of the longer of the two, not the sum. The time limit is for each
     of the two as a whole (both stages, and the gap levers of an unreachable plan).
+    ``runs`` solve the plan's model and the do-nothing plan's, in place of ``run``.
     """
     validate(problem)
     with ThreadPoolExecutor(max_workers=1) as beside:
@@ -51,11 +68,18 @@ def solve(
                 solver=solver,
                 time_limit_s=time_limit_s,
                 threads=threads,
+                run_model=runs.do_nothing if runs else None,
             )
             if do_nothing
             else None
         )
-        result = _solve(problem, time_limit_s=time_limit_s, threads=threads, solver=solver)
+        result = _solve(
+            problem,
+            time_limit_s=time_limit_s,
+            threads=threads,
+            solver=solver,
+            runs=runs,
+        )
         if baseline is not None and result.status not in (
             SolveStatus.INFEASIBLE,
             SolveStatus.ERROR,
@@ -64,11 +88,23 @@ def solve(
     return result
 
 
-def _solve(problem: Problem, *, time_limit_s: float, threads: int, solver: str) -> PlanResult:
+def _solve(
+    problem: Problem,
+    *,
+    time_limit_s: float,
+    threads: int,
+    solver: str,
+    runs: Runs | None = None,
+) -> PlanResult:
     started = time.perf_counter()
+    run_model = runs.plan if runs else None
     model = lp.build(problem)
     build_s = time.perf_counter() - started
-    outcome = run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
+    outcome = (
+        run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
+        if run_model is None
+        else run_model(model, time_limit_s)
+    )
     if outcome.values is None and outcome.status is SolveStatus.TIME_LIMIT:
         outcome = _stand_in(model, outcome, time_limit_s)
     figures = SolveFigures(
@@ -100,7 +136,11 @@ def _solve(problem: Problem, *, time_limit_s: float, threads: int, solver: str) 
     result = report(model, outcome)
     if result.status is SolveStatus.TARGETS_UNREACHABLE and solver == "highs":
         result.gap_levers = gap_levers(
-            model, outcome, deadline=started + time_limit_s, threads=threads
+            model,
+            outcome,
+            deadline=started + time_limit_s,
+            threads=threads,
+            run_lever=runs.lever if runs else None,
         )
     result.solve = figures
     return result
@@ -266,12 +306,21 @@ def diagnose(problem: Problem, *, solver: str, time_limit_s: float, threads: int
 
 
 def do_nothing_cost(
-    problem: Problem, *, solver: str, time_limit_s: float, threads: int
+    problem: Problem,
+    *,
+    solver: str,
+    time_limit_s: float,
+    threads: int,
+    run_model: ModelRun | None = None,
 ) -> Cost | None:
     """The cost of the same system with no bank (every pool at zero capacity), solved
     in the same two stages."""
     model = lp.build(problem, pool_capacity_zero=True)
-    outcome = run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
+    outcome = (
+        run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
+        if run_model is None
+        else run_model(model, time_limit_s)
+    )
     if outcome.values is None:
         return None
     return readback.read_cost(model, outcome.values)

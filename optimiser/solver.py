@@ -150,6 +150,23 @@ def run_highs(
     how the weighted start is solved; both stages go on from its vertex by the simplex.
     ``basis``, from an earlier run of a model of the same shape, starts the shortfall
     stage by the simplex in place of the weighted solve."""
+    run, _highs_object = highs_stages(
+        model, time_limit_s=time_limit_s, threads=threads, method=method, stages=stages, basis=basis
+    )
+    return run
+
+
+def highs_stages(
+    model: lp.Model,
+    *,
+    time_limit_s: float,
+    threads: int,
+    method: str = "auto",
+    stages: int = 2,
+    basis: Any = None,
+) -> tuple[SolverRun, Any]:
+    """``run_highs``, and the HiGHS object it ran on (None when HiGHS refused the model),
+    for a caller that goes on changing the model in place (``optimiser.chain``)."""
     started = time.perf_counter()
     method = resolve_method(model, method)
     warm = basis is None
@@ -161,10 +178,10 @@ def run_highs(
         cost=warm_start_cost(model) if warm else model.shortfall_cost,
     )
     if highs is None:
-        return SolverRun(
+        refused = SolverRun(
             status=SolveStatus.ERROR, solver=highs_version(), reason="HiGHS refused the model"
         )
-    everything = np.arange(model.layout.count, dtype=np.int32)
+        return refused, None
     warm_iterations = (0, 0)
     if basis is not None:
         highs.setOptionValue("solver", "simplex")
@@ -173,16 +190,39 @@ def run_highs(
         highs.run()
         info = highs.getInfo()
         warm_iterations = (info.simplex_iteration_count, info.ipm_iteration_count)
-        highs.changeColsCost(model.layout.count, everything, model.shortfall_cost)
+        highs.changeColsCost(
+            model.layout.count, np.arange(model.layout.count, dtype=np.int32), model.shortfall_cost
+        )
         # An interior point's crossover has left a vertex: the simplex goes on from it.
         highs.setOptionValue("solver", "simplex")
         _primal(highs)
+    run = two_stages(
+        highs,
+        model,
+        time_limit_s=time_limit_s,
+        stages=stages,
+        started=started,
+        before=warm_iterations,
+    )
+    return run, highs
+
+
+def two_stages(
+    highs: Any,
+    model: lp.Model,
+    *,
+    time_limit_s: float,
+    stages: int,
+    started: float,
+    before: tuple[int, int] = (0, 0),
+) -> SolverRun:
+    """The shortfall stage on ``highs`` as it stands (objective ``Σ slack``), then the cost
+    stage; ``before`` is the iterations already spent on the way. The shortfall stage's
+    basis is returned, to start a like model from."""
+    everything = np.arange(model.layout.count, dtype=np.int32)
     highs.run()
     first = _read(highs, model, time_limit_s)
-    first.iterations = (
-        first.iterations[0] + warm_iterations[0],
-        first.iterations[1] + warm_iterations[1],
-    )
+    first.iterations = (first.iterations[0] + before[0], first.iterations[1] + before[1])
     first.shortfall, first.shortfall_duals = first.objective, first.cost_duals
     first.objective = first.cost_duals = None
     if first.status is SolveStatus.OPTIMAL:

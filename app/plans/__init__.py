@@ -46,5 +46,8 @@ runner touches ``heartbeat_at``), ``plan_claim_stale_s`` and ``plan_max_attempts
 Names: the **engine** is what the API hands plans to (``app.plans.engines``: the embedded
 process pool, or Celery workers in ``app.plans.queue``); a **worker** is a process that
 solves plans (``app.plans.worker.run_plan``); a plan's **runner** is the worker holding
-its claim. ``app.plans.submission`` is the one way a plan is submitted.
+its claim. The engine's unit of work is a **chain** of plans (``run_chain``: a sweep's
+neighbouring points, or one plan alone), each plan of which is claimed, solved and stored
+by these rules in turn (docs/plans.md). ``app.plans.submission`` is the one way a plan
+is submitted.
 """

@@ -6,7 +6,9 @@
   queued are handed out again. The workers die with the API (``die_with_parent``).
 - ``app.plans.queue.CeleryEngine``: Celery workers elsewhere, through a message broker.
 
-Both run ``app.plans.worker.run_plan`` under the same claim rules, read from the settings.
+Plans are handed out in chains (``app.plans.sweeps.chains``: a sweep's neighbouring points,
+or one plan alone), a chain being one unit of work: both engines run
+``app.plans.worker.run_chain`` under the same claim rules, read from the settings.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, Protocol
@@ -35,7 +38,7 @@ from app.plans.worker import (
     is_alive_here,
     pid_runs,
     process_identity,
-    run_plan,
+    run_chain,
     warm_up,
 )
 
@@ -56,9 +59,10 @@ class PlanEngine(Protocol):
         """Raise ``ServiceUnavailable`` when no plan could be handed out now."""
         ...
 
-    def submit(self, plan_id: str) -> Future[str] | None:
-        """Hand the plan out (may block on the network: call it off the event loop); a
-        future of its end when it runs in this process, else None (poll the row)."""
+    def submit(self, plan_ids: Sequence[str]) -> Future[list[str]] | None:
+        """Hand a chain of plans out, solved in turn by one worker (may block on the
+        network: call it off the event loop); a future of their end when they run in this
+        process, else None (poll the rows)."""
         ...
 
     def prewarm(self) -> None: ...
@@ -143,18 +147,22 @@ class EmbeddedEngine:
 
         self._dispatch.submit(start).result()
 
-    def submit(self, plan_id: str) -> Future[str]:
-        return self._dispatch.submit(self._submit_here, plan_id).result()
+    def submit(self, plan_ids: Sequence[str]) -> Future[list[str]]:
+        return self._dispatch.submit(self._submit_here, list(plan_ids)).result()
 
-    def _submit_here(self, plan_id: str) -> Future[str]:
+    def _submit_here(self, plan_ids: list[str]) -> Future[list[str]]:
         try:
-            future = self._executor().submit(run_plan, self.database_url, plan_id, rules=self.rules)
+            future = self._executor().submit(
+                run_chain, self.database_url, plan_ids, rules=self.rules
+            )
         except BrokenProcessPool:
             self._replace_broken_pool()
-            future = self._executor().submit(run_plan, self.database_url, plan_id, rules=self.rules)
+            future = self._executor().submit(
+                run_chain, self.database_url, plan_ids, rules=self.rules
+            )
         with self._lock:
-            self._outstanding.add(plan_id)
-        future.add_done_callback(lambda done: self._finished(plan_id, done))
+            self._outstanding.update(plan_ids)
+        future.add_done_callback(lambda done: self._finished(plan_ids, done))
         return future
 
     def _replace_broken_pool(self) -> None:
@@ -162,9 +170,9 @@ class EmbeddedEngine:
         if broken is not None:
             broken.shutdown(wait=False, cancel_futures=True)
 
-    def _finished(self, plan_id: str, future: Future[str]) -> None:
+    def _finished(self, plan_ids: list[str], future: Future[list[str]]) -> None:
         with self._lock:
-            self._outstanding.discard(plan_id)
+            self._outstanding.difference_update(plan_ids)
         if future.cancelled():
             # The service is stopping; the plan stays queued and the next start-up hands
             # it out again.
@@ -179,7 +187,8 @@ class EmbeddedEngine:
             self._dispatch.submit(self._replace_broken_pool)
         else:
             reason = f"the solve failed: {type(error).__name__}: {error}"
-        self._fail(plan_id, reason)
+        # Those of the chain not ended yet; the ended keep their results.
+        self._fail(plan_ids, reason)
 
     def _fail(self, plan_ids: str | list[str], reason: str) -> None:
         try:
@@ -214,7 +223,7 @@ class EmbeddedEngine:
                     )
                     orphans.append(plan_id)
         for plan_id in orphans:
-            self.submit(plan_id)
+            self.submit([plan_id])
         if failed or orphans:
             log.warning(
                 "recovered plans", extra={"fields": {"failed": failed, "requeued": len(orphans)}}

@@ -3,7 +3,10 @@
 With ``WORKFORCE_BROKER_URL`` set, the API stores a plan ``queued`` and publishes a task
 that carries only the plan's id; a worker (``celery -A app.plans.tasks worker``) re-reads
 the plan's inputs from the database and solves it through ``run_plan``, whose claim makes
-a task delivered twice a no-op (the claim rules: ``app.plans``). Tasks are acknowledged
+a task delivered twice a no-op (the claim rules: ``app.plans``). A chain of plans (a
+sweep's neighbouring points) is one task (``CHAIN_TASK``) carrying their ids, solved in
+turn by ``run_chain``; taken up again after its worker died, it passes over the plans
+already finished. Tasks are acknowledged
 only once they have run and are handed back to the broker when the worker process dies,
 so a killed worker loses nothing.
 """
@@ -11,6 +14,7 @@ so a killed worker loses nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Future
 
 from celery import Celery
@@ -22,6 +26,7 @@ from app.plans.worker import process_identity
 
 log = logging.getLogger("app.plans.queue")
 SOLVE_TASK = "plans.solve"
+CHAIN_TASK = "plans.solve_chain"
 # How long the API tries the broker before answering 503.
 BROKER_TIMEOUT_S = 3.0
 
@@ -75,19 +80,21 @@ class CeleryEngine:
             log.warning("broker unreachable", extra={"fields": {"error": str(error)}})
             raise ServiceUnavailable(UNREACHABLE) from error
 
-    def submit(self, plan_id: str) -> Future[str] | None:
-        """Publish the plan's task; the caller polls the plan's row for its end."""
+    def submit(self, plan_ids: Sequence[str]) -> Future[list[str]] | None:
+        """Publish the chain's task (a plan alone: the plan's); the caller polls the plans'
+        rows for their end."""
+        ids = list(plan_ids)
         try:
             self.celery.send_task(
-                SOLVE_TASK,
-                args=[plan_id],
+                SOLVE_TASK if len(ids) == 1 else CHAIN_TASK,
+                args=ids if len(ids) == 1 else [ids],
                 queue=self.settings.plan_queue,
                 retry=True,
                 retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
             )
         except (OSError, OperationalError, KombuError) as error:
             log.warning(
-                "could not publish a plan", extra={"fields": {"plan": plan_id, "error": str(error)}}
+                "could not publish a plan", extra={"fields": {"plans": ids, "error": str(error)}}
             )
             raise ServiceUnavailable(UNREACHABLE) from error
         return None

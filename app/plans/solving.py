@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.errors import ValidationFailed, field_error
 from app.plans.inputs import GatheredInputs, horizon_index
@@ -25,6 +25,9 @@ from optimiser import (
     solve,
     validate,
 )
+
+if TYPE_CHECKING:
+    from optimiser.chain import Chain
 
 ISLAND_PLACES = ("Isle of Wight",)
 DEFAULT_TRAVEL_COST = 150.0  # GBP per WTE-month for a move between places
@@ -239,8 +242,15 @@ def build_problem(
     }
 
 
-def solve_inputs(inputs: dict[str, Any]) -> Solved:
-    """Solve a stored plan's inputs; the same inputs give the same plan."""
+def solve_inputs(inputs: dict[str, Any], *, chain: Chain | None = None) -> Solved:
+    """Solve a stored plan's inputs; the same inputs give the same plan. With ``chain``,
+    from the state the chain's last plan left (``optimiser.chain``)."""
     problem = Problem.from_dict(inputs["problem"])
-    result = solve(problem, time_limit_s=float(inputs["time_limit_s"]), threads=1).to_dict()
+    time_limit_s = float(inputs["time_limit_s"])
+    plan = (
+        solve(problem, time_limit_s=time_limit_s, threads=1)
+        if chain is None
+        else chain.solve(problem, time_limit_s=time_limit_s)
+    )
+    result = plan.to_dict()
     return Solved(status=result.pop("status"), message=result.pop("message"), result=result)

@@ -1,7 +1,8 @@
 """The one way a plan is submitted, from the API, a sweep or the pages, whatever the engine.
 
 Check that the engine can take plans (nothing is stored when it cannot), store the plans
-and commit (a worker reads them from its own connection), hand each to the engine,
+and commit (a worker reads them from its own connection), hand them to the engine chain
+by chain (a plan alone is a chain of one; a sweep's chains: ``app.plans.sweeps.chains``),
 withdraw what could not be handed out, and wait up to a budget for the plans to end.
 """
 
@@ -11,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import delete, func, select
@@ -33,10 +34,16 @@ UNSUBMITTED = "the message broker could not be reached to hand it to a worker"
 
 @dataclass(frozen=True)
 class Batch:
-    """Plans stored together: one plan, or a sweep's points."""
+    """Plans stored together: one plan, or a sweep's points, handed out in ``chains``
+    (every plan alone when none are given)."""
 
     plan_ids: list[str]
     sweep_id: str | None = None
+    chains: list[list[str]] = field(default_factory=list)
+
+    def handed_out(self) -> list[list[str]]:
+        """The chains, in order, covering every plan once."""
+        return self.chains or [[plan_id] for plan_id in self.plan_ids]
 
 
 # Stores the plans (flushing, not committing) for the engine's ``owner``.
@@ -69,12 +76,13 @@ async def submit_plans(
     """
     await run_in_threadpool(engine.check_available)
     batch = await run_in_threadpool(_create_and_commit, session, create, engine.identity)
-    futures: list[Future[str] | None] = []
-    for position, plan_id in enumerate(batch.plan_ids):
+    futures: list[Future[list[str]] | None] = []
+    chains = batch.handed_out()
+    for position, chain in enumerate(chains):
         try:
-            futures.append(await run_in_threadpool(engine.submit, plan_id))
+            futures.append(await run_in_threadpool(engine.submit, chain))
         except ServiceUnavailable as refused:
-            stranded = batch.plan_ids[position:]
+            stranded = [plan_id for later in chains[position:] for plan_id in later]
             await run_in_threadpool(_withdraw, session, batch, stranded)
             if position == 0:
                 raise
@@ -114,7 +122,7 @@ async def wait_for_plans(
     session: Session,
     plan_ids: Sequence[str],
     *,
-    futures: Sequence[Future[str] | None],
+    futures: Sequence[Future[list[str]] | None],
     timeout: float,
 ) -> None:
     """Wait up to ``timeout`` for the plans to end: on their futures when they run in this

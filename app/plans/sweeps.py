@@ -2,7 +2,9 @@
 
 Each point is an ordinary plan row linked to its sweep (``sweep_id``, ``sweep_index``,
 ``sweep_point``), solved by whatever solves plans; the sweep's progress and table are read
-from those rows, so they need no bookkeeping of their own.
+from those rows, so they need no bookkeeping of their own. The points are handed out in
+chains of neighbours (``chains``), each solved in turn by one worker from the last one's
+solver state (``optimiser.chain``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ NOT_SWEPT = frozenset({"organisations", "pools"})
 # once per value of these, once in all for the other keys.
 GATHERED = frozenset({"pool_capacity_wte", "target_period"})
 NURSING_TARGET = "nursing_capacity"
+# A chain is one worker's: longer ones are split, so that more workers share a sweep.
+MAX_CHAIN_POINTS = 10
 TABLE_FIELDS = (
     "plan_id",
     "state",
@@ -221,6 +225,26 @@ def create_sweep(
             raise _regrid(error, keys) from error
         plan_ids.append(plan.id)
     return sweep, plan_ids
+
+
+def chains(plan_ids: Sequence[str], sizes: Sequence[int]) -> list[list[str]]:
+    """The points (in grid order, the last key varying fastest) in chains of neighbours:
+    one per value of the first key, each varying the last key a step at a time. A chain
+    longer than ``MAX_CHAIN_POINTS`` is split evenly, and a sweep that would be one chain
+    is split in two, so that two workers both get work."""
+    width = sizes[-1] if len(sizes) > 1 else len(plan_ids)
+    rows = [list(plan_ids[i : i + width]) for i in range(0, len(plan_ids), width)]
+    out = []
+    for row in rows:
+        parts = max(-(-len(row) // MAX_CHAIN_POINTS), 2 if len(rows) == 1 else 1)
+        parts = min(parts, len(row))
+        step, extra = divmod(len(row), parts)
+        start = 0
+        for part in range(parts):
+            end = start + step + (part < extra)
+            out.append(row[start:end])
+            start = end
+    return out
 
 
 def get_sweep(session: Session, *, sweep_id: str) -> PlanSweep:

@@ -62,7 +62,11 @@ async def create_sweep(
             session, request=body, principal=principal, settings=settings, owner=owner
         )
         stored.append(sweep.id)
-        return Batch(plan_ids=plan_ids, sweep_id=sweep.id)
+        return Batch(
+            plan_ids=plan_ids,
+            sweep_id=sweep.id,
+            chains=sweeps.chains(plan_ids, [len(values) for values in sweep.values]),
+        )
 
     await submit_plans(session, engine=engine, create=create)
     sweep_id = stored[0]

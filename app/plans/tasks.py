@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.config import get_settings
-from app.plans.queue import SOLVE_TASK, make_celery
-from app.plans.worker import ClaimRules, Elsewhere, run_plan, warm_up
+from app.plans.queue import CHAIN_TASK, SOLVE_TASK, make_celery
+from app.plans.worker import ClaimRules, Elsewhere, run_chain, run_plan, warm_up
 
 settings = get_settings()
 if not settings.broker_url:
@@ -34,6 +34,21 @@ def solve_plan(self: Any, plan_id: str) -> str:
     if state == Elsewhere.HELD:
         raise self.retry(countdown=settings.plan_claim_stale_s)
     return state
+
+
+@app.task(name=CHAIN_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+def solve_chain(self: Any, plan_ids: list[str]) -> list[str]:
+    """Claim, solve and store each plan of the chain in turn, each from the last one's
+    solver state; plans done or taken are passed over. Taken up again (its worker died, or
+    a plan was held), the chain starts cold at its first unfinished plan.
+
+    A plan held by a live runner is looked at again, with the rest of the chain, once a
+    claim would have gone stale, as ``solve_plan`` does.
+    """
+    states = run_chain(settings.database_url, plan_ids, rules=ClaimRules.of(settings))
+    if Elsewhere.HELD in states:
+        raise self.retry(countdown=settings.plan_claim_stale_s)
+    return states
 
 
 @app.on_after_finalize.connect  # type: ignore[untyped-decorator]

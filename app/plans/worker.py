@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Result, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,10 @@ from app.config import Settings
 from app.db import begin_write, make_engine, make_sessionmaker, utcnow
 from app.plans import brief
 from app.plans.models import Plan, PlanState
+
+if TYPE_CHECKING:
+    from app.plans.solving import Solved
+    from optimiser.chain import Chain
 
 log = logging.getLogger("app.plans.worker")
 _sessions: dict[str, sessionmaker[Session]] = {}
@@ -244,10 +248,45 @@ def run_plan(database_url: str, plan_id: str, *, rules: ClaimRules) -> str:
     Returns the plan's state afterwards (``finished``, ``failed``), or ``held`` when a live
     runner has it, or ``missing``.
     """
-    from app.plans.solving import solve_inputs
+    return run_chain(database_url, [plan_id], rules=rules)[0]
+
+
+def run_chain(database_url: str, plan_ids: Sequence[str], *, rules: ClaimRules) -> list[str]:
+    """Solve a chain of plans in turn, each claimed, solved and stored as ``run_plan``
+    does; a sweep's neighbouring points go on from the last one's solver state
+    (``optimiser.chain``), and a plan that is not this worker's (ended, or held by a live
+    runner) is passed over. Returns each plan's state afterwards, as ``run_plan`` does.
+
+    A chain taken up again after its worker died starts cold at its first unfinished plan.
+    """
+    from optimiser.chain import Chain
 
     sessions = sessions_for(database_url)
     identity = process_identity()
+    chain = Chain() if len(plan_ids) > 1 else None
+    states = []
+    for plan_id in plan_ids:
+        inputs = claim_plan(sessions, plan_id=plan_id, identity=identity, rules=rules)
+        if isinstance(inputs, str):
+            states.append(inputs)
+            continue
+        states.append(
+            solve_and_store(
+                sessions,
+                plan_id=plan_id,
+                inputs=inputs,
+                identity=identity,
+                rules=rules,
+                chain=chain,
+            )
+        )
+    return states
+
+
+def claim_plan(
+    sessions: sessionmaker[Session], *, plan_id: str, identity: str, rules: ClaimRules
+) -> dict[str, Any] | str:
+    """Claim the plan for ``identity``: its inputs, or why not (a state or Elsewhere)."""
     with sessions() as session:
         # The claim reads, then writes: on SQLite take the write lock first, so that two
         # workers claiming at once queue rather than fail to upgrade their locks.
@@ -256,16 +295,35 @@ def run_plan(database_url: str, plan_id: str, *, rules: ClaimRules) -> str:
         session.commit()
         if refused is not None:
             return refused
-        inputs = session.scalars(select(Plan.inputs).where(Plan.id == plan_id)).one()
+        inputs: dict[str, Any] = session.scalars(
+            select(Plan.inputs).where(Plan.id == plan_id)
+        ).one()
+        return inputs
+
+
+def solve_and_store(
+    sessions: sessionmaker[Session],
+    *,
+    plan_id: str,
+    inputs: dict[str, Any],
+    identity: str,
+    rules: ClaimRules,
+    chain: Chain | None = None,
+) -> str:
+    """Solve a claimed plan under a heartbeat and store its result, or fail it; returns
+    its state afterwards. ``chain`` carries the solver's state from the chain's last plan."""
+    from app.plans import solving
 
     mine = (Plan.runner == identity,)
     stop, beating = _heartbeat(
         sessions, plan_id=plan_id, identity=identity, every_s=rules.heartbeat_s
     )
     try:
-        outcome = solve_inputs(inputs)
+        outcome = solving.solve_inputs(inputs, chain=chain)
     except Exception as error:
         log.exception("plan solve failed", extra={"fields": {"plan": plan_id}})
+        if chain is not None:
+            chain.restart()
         with sessions.begin() as session:
             fail_plan(
                 session,
@@ -278,6 +336,16 @@ def run_plan(database_url: str, plan_id: str, *, rules: ClaimRules) -> str:
     finally:
         stop.set()
         beating.join()
+    return _store(sessions, plan_id=plan_id, outcome=outcome, mine=mine)
+
+
+def _store(
+    sessions: sessionmaker[Session],
+    *,
+    plan_id: str,
+    outcome: Solved,
+    mine: Sequence[ColumnElement[bool]],
+) -> str:
     with sessions.begin() as session:
         stored = session.execute(
             update(Plan)

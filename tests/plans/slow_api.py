@@ -18,9 +18,9 @@ from app.plans import solving
 _solve_inputs = solving.solve_inputs
 
 
-def _slow_solve_inputs(inputs: dict[str, Any]) -> solving.Solved:
+def _slow_solve_inputs(inputs: dict[str, Any], **options: Any) -> solving.Solved:
     time.sleep(float(os.environ.get("SLOW_API_SOLVE_DELAY_S", "0")))
-    return _solve_inputs(inputs)
+    return _solve_inputs(inputs, **options)
 
 
 solving.solve_inputs = _slow_solve_inputs

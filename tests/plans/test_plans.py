@@ -346,7 +346,7 @@ def test_a_worker_that_dies_fails_its_plan_and_the_service_carries_on(
 ) -> None:
     from app.plans import solving
 
-    def crash(_inputs: object) -> None:
+    def crash(_inputs: object, **_options: object) -> None:
         os._exit(1)  # the worker process dies in the middle of the solve
 
     monkeypatch.setattr(solving, "solve_inputs", crash)

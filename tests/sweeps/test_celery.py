@@ -297,14 +297,18 @@ def test_a_worker_killed_mid_solve_loses_nothing_and_solves_nothing_twice(
     settings: Settings,
     sessions: sessionmaker[Session],
 ) -> None:
-    """SIGKILL the process solving a point: the worker hands the task back to the broker
-    (acks_late, reject_on_worker_lost), a worker takes it again and takes over the dead
-    claim; every point ends solved, once."""
+    """SIGKILL the process solving a point, the first of its chain: the worker hands the
+    chain's task back to the broker (acks_late, reject_on_worker_lost), a worker takes it
+    again, takes over the dead claim and goes on with the rest of the chain; every point
+    ends solved, once."""
     assert settings.broker_url is not None
     workers.start(2, broker_url=settings.broker_url, queue=settings.plan_queue, delay_s=2)
     sweep_id = post_sweep(client, planner)
     victim = wait_until_running(sessions, sweep_id)
     assert victim.runner is not None
+    # The chains are a pool capacity's two travel costs: points 0-1, 2-3 and 4-5.
+    assert victim.sweep_index is not None
+    assert victim.sweep_index % 2 == 0
     os.kill(int(victim.runner.rpartition(":")[2]), signal.SIGKILL)
 
     plans = check_every_point_solved_once(client, planner, sweep_id, sessions)
@@ -312,6 +316,12 @@ def test_a_worker_killed_mid_solve_loses_nothing_and_solves_nothing_twice(
     assert again.attempts == 2
     assert again.runner != victim.runner
     assert {p.attempts for p in plans if p.id != victim.id} == {1}
+    # The rest of the chain was solved after the takeover, by the process that took it.
+    rest = next(p for p in plans if p.sweep_index == victim.sweep_index + 1)
+    assert rest.runner == again.runner != victim.runner
+    assert rest.started_at is not None
+    assert again.finished_at is not None
+    assert rest.started_at >= again.finished_at
 
 
 def test_a_whole_worker_killed_on_rabbitmq_loses_nothing(

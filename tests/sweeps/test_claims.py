@@ -157,12 +157,12 @@ def test_a_runner_whose_claim_was_taken_over_stores_nothing(
     plan_id = make_plan()
     solve_inputs = solving.solve_inputs
 
-    def overtaken(inputs: dict[str, Any]) -> solving.Solved:
+    def overtaken(inputs: dict[str, Any], **options: Any) -> solving.Solved:
         with sessions.begin() as session:
             plan = session.get(Plan, plan_id)
             assert plan is not None
             plan.runner, plan.attempts = "another-host:7", plan.attempts + 1
-        return solve_inputs(inputs)
+        return solve_inputs(inputs, **options)
 
     monkeypatch.setattr(solving, "solve_inputs", overtaken)
     assert run_plan(database_url, plan_id, rules=RULES) == Elsewhere.HELD

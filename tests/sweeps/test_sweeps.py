@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.errors import ServiceUnavailable
 from app.plans.models import Plan, PlanSweep
 from app.plans.worker import summarise
 from tests.plans import constructed
@@ -298,7 +300,7 @@ def test_a_sweep_whose_points_all_fail_ends_failed_with_the_reason_on_each_plan(
 ) -> None:
     from app.plans import solving
 
-    def broken(_inputs: object) -> None:
+    def broken(_inputs: object, **_options: object) -> None:
         raise RuntimeError("solver licence expired")
 
     monkeypatch.setattr(solving, "solve_inputs", broken)  # the forked workers inherit it
@@ -313,3 +315,116 @@ def test_a_sweep_whose_points_all_fail_ends_failed_with_the_reason_on_each_plan(
         assert (point["state"], point["status"], point["total_cost"]) == ("failed", "error", None)
         plan = client.get(f"/v1/plans/{point['plan_id']}", headers=planner).json()
         assert "solver licence expired" in plan["message"]
+
+
+def test_a_sweep_solved_in_chains_tabulates_what_plans_solved_alone_give(
+    client: TestClient,
+    planner: dict[str, str],
+    small_system: None,
+    sessions: sessionmaker[Session],
+) -> None:
+    """A year of the small system with its targets binding, handed out a chain per nursing
+    target (each point after a chain's first solved from the last one's solver state):
+    every point's row of the table is that of the same plan requested alone."""
+    scenario = {
+        key: value
+        for key, value in HAND_SCENARIO.items()
+        if key not in ("agency_reduction", "nursing_capacity_growth")
+    }
+    base = {"start": "2024-03", "months": 12, "scenario": scenario}
+    grid = {"nursing_capacity_growth": [0.0, 0.05], "agency_reduction": [0.0, 0.1, 0.2]}
+    response = client.post("/v1/plans/sweeps", json={"base": base, "grid": grid}, headers=planner)
+    assert response.status_code == 202, response.text
+    sweep = wait_for_sweep(client, planner, response.json()["id"])
+    assert (sweep["state"], sweep["done"]) == ("finished", 6)
+    assert {p["status"] for p in sweep["points"]} >= {"optimal"}
+
+    with sessions() as session:
+        rows = session.scalars(
+            select(Plan).where(Plan.sweep_id == sweep["id"]).order_by(Plan.sweep_index)
+        ).all()
+        # A chain is one worker's, its points solved in grid order.
+        for chain in (rows[:3], rows[3:]):
+            assert len({p.runner for p in chain}) == 1
+            started = [p.started_at for p in chain if p.started_at is not None]
+            assert len(started) == 3
+            assert started == sorted(started)
+    for point, row in zip(sweep["points"], rows, strict=True):
+        alone = client.post(
+            "/v1/plans",
+            json={**base, "scenario": {**scenario, **point["values"]}},
+            headers={**planner, "Prefer": "wait=60"},
+        )
+        assert alone.status_code == 201, alone.text
+        with sessions() as session:
+            plan = session.get(Plan, alone.json()["id"])
+            assert plan is not None
+            assert plan.summary is not None
+            assert row.summary is not None
+            assert plan.status == row.status == point["status"]
+            assert {k: v for k, v in plan.summary.items() if k != "solve_s"} == {
+                k: v for k, v in row.summary.items() if k != "solve_s"
+            }
+            assert plan.result is not None
+            assert row.result is not None
+            for figure in ("cost", "targets", "do_nothing", "gap_levers", "system"):
+                assert plan.result[figure] == row.result[figure], figure
+
+
+class RefusingEngine:
+    """Takes the first ``takes`` chains (solving nothing), then refuses as a broker gone
+    down would."""
+
+    def __init__(self, identity: str, takes: int) -> None:
+        self.identity, self.takes = identity, takes
+        self.chains: list[list[str]] = []
+
+    def check_available(self) -> None:
+        """The broker answered the check; it goes down while the chains are handed out."""
+
+    def submit(self, plan_ids: list[str]) -> None:
+        if len(self.chains) == self.takes:
+            raise ServiceUnavailable("The message broker cannot be reached.")
+        self.chains.append(list(plan_ids))
+
+
+@pytest.mark.parametrize("takes", [0, 1])
+def test_a_broker_failing_while_chains_are_handed_out_withdraws_the_rest(
+    client: TestClient,
+    planner: dict[str, str],
+    small_system: None,
+    sessions: sessionmaker[Session],
+    takes: int,
+) -> None:
+    """Chains are handed out whole: refused at the first, nothing stays stored; refused
+    later, the points of the chains not handed out are failed, those handed out stand."""
+    app = cast(FastAPI, client.app)
+    real = app.state.plan_engine
+    refusing = RefusingEngine(real.identity, takes)
+    app.state.plan_engine = refusing
+    try:
+        response = client.post(
+            "/v1/plans/sweeps",
+            json={
+                "base": BASE,
+                "grid": {
+                    "pool_capacity_wte.T-NURSE": [12, 6, 0],
+                    "travel_cost_per_wte_month": [50, 100],
+                },
+            },
+            headers=planner,
+        )
+    finally:
+        app.state.plan_engine = real
+    assert response.status_code == 503, response.text
+    with sessions() as session:
+        plans = session.scalars(select(Plan).order_by(Plan.sweep_index)).all()
+        sweeps_stored = session.scalar(select(func.count()).select_from(PlanSweep))
+    if takes == 0:
+        assert (plans, sweeps_stored) == ([], 0)
+        return
+    assert "4 of its 6 points were failed" in response.json()["detail"]
+    # The first chain, a pool capacity's two travel costs, was handed out whole.
+    assert refusing.chains == [[plans[0].id, plans[1].id]]
+    assert [p.state for p in plans] == ["queued"] * 2 + ["failed"] * 4
+    assert all("could not be reached" in (p.message or "") for p in plans[2:])

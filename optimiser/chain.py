@@ -1,0 +1,199 @@
+"""Warm chains: like problems solved one after another, each from the last one's basis.
+
+A sweep's neighbouring points often build models of one shape: the same columns, rows and
+matrix, with only bounds and costs moved (an agency ceiling, a nursing target, a cost).
+A ``Chain`` solves such points in turn on one HiGHS object per model (the plan's, and the
+do-nothing plan's), changed in place rather than built again: it undoes what the last
+point's cost stage changed (the slacks' bounds, the added shortfall row), applies the new
+point's bounds and costs, sets the last point's shortfall-stage basis and runs the same
+two stages as ``optimiser.solver`` (``two_stages``). Each gap lever of an unreachable
+point is chained likewise (its shortfall stage alone), the first time from the point's own
+basis, as a cold solve's levers start.
+
+A point whose model has another shape, or whose warm solve does not end optimal, is
+solved cold (``highs_stages``, as ``optimiser.solve.solve`` does), and the chain starts
+afresh from it. ``Chain.solve`` returns what ``optimiser.solve.solve`` returns.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from optimiser import model as lp
+from optimiser.problem import Problem
+from optimiser.result import PlanResult, SolveStatus
+from optimiser.solve import Runs
+from optimiser.solve import solve as solve_cold
+from optimiser.solver import SolverRun, highs_stages, resolve_method, two_stages
+
+# The matrix and the layout: what two models must share for one to start from the other.
+SHAPE = ("a_start", "a_index", "a_value")
+
+
+def same_shape(one: lp.Model, other: lp.Model) -> bool:
+    """Whether the two models have the same columns, rows and matrix (their bounds and
+    costs may differ)."""
+    return (
+        one.layout.count == other.layout.count
+        and one.num_rows == other.num_rows
+        and np.array_equal(one.layout.slacks, other.layout.slacks)
+        and all(np.array_equal(getattr(one, name), getattr(other, name)) for name in SHAPE)
+    )
+
+
+def _changed(before: lp.FloatArray, after: lp.FloatArray) -> lp.IntArray:
+    return np.flatnonzero(before != after).astype(np.int32)
+
+
+@dataclass
+class WarmModel:
+    """One model's warm state along a chain: the HiGHS object, the model it holds (before
+    the cost stage's changes) and the basis its shortfall stage ended on."""
+
+    threads: int = 1
+    highs: Any = None
+    model: lp.Model | None = None
+    basis: Any = None
+    warm_points: int = 0  # points solved warm since the chain began (or began afresh)
+
+    def run(
+        self, model: lp.Model, time_limit_s: float, *, stages: int = 2, basis: Any = None
+    ) -> SolverRun:
+        """The stages for ``model`` (``stages=1``: the shortfall stage alone): warm when it
+        fits the last one, else cold, from ``basis`` when given (as ``run_highs``)."""
+        started = time.perf_counter()
+        if self.fits(model):
+            outcome = self._warm(model, time_limit_s, stages)
+            if outcome.status is SolveStatus.OPTIMAL:
+                self.model, self.basis = model, outcome.basis
+                self.warm_points += 1
+                return outcome
+            time_limit_s = max(1e-3, time_limit_s - (time.perf_counter() - started))
+        outcome, highs = highs_stages(
+            model, time_limit_s=time_limit_s, threads=self.threads, stages=stages, basis=basis
+        )
+        if outcome.status is SolveStatus.OPTIMAL and outcome.basis is not None:
+            self.highs, self.model, self.basis = highs, model, outcome.basis
+        else:
+            self.highs = self.model = self.basis = None
+        self.warm_points = 0
+        return outcome
+
+    def fits(self, model: lp.Model) -> bool:
+        return (
+            self.model is not None
+            and resolve_method(model, "auto") == "simplex"
+            and same_shape(self.model, model)
+        )
+
+    def _warm(self, model: lp.Model, time_limit_s: float, stages: int) -> SolverRun:
+        assert self.model is not None
+        started = time.perf_counter()
+        highs, last = self.highs, self.model
+        # Undo the cost stage: the shortfall row it added, the slacks it fixed at zero.
+        added = highs.getNumRow() - model.num_rows
+        if added > 0:
+            highs.deleteRows(
+                added, np.arange(model.num_rows, model.num_rows + added, dtype=np.int32)
+            )
+        cols = np.union1d(
+            np.union1d(
+                _changed(last.col_lower, model.col_lower), _changed(last.col_upper, model.col_upper)
+            ),
+            model.layout.slacks,
+        ).astype(np.int32)
+        if len(cols):
+            highs.changeColsBounds(len(cols), cols, model.col_lower[cols], model.col_upper[cols])
+        rows = np.union1d(
+            _changed(last.row_lower, model.row_lower), _changed(last.row_upper, model.row_upper)
+        ).astype(np.int32)
+        if len(rows):
+            highs.changeRowsBounds(len(rows), rows, model.row_lower[rows], model.row_upper[rows])
+        everything = np.arange(model.layout.count, dtype=np.int32)
+        highs.changeColsCost(model.layout.count, everything, model.shortfall_cost)
+        highs.setBasis(self.basis)
+        # HiGHS counts its run time over every run of the object: the limit is this point's.
+        highs.setOptionValue("time_limit", highs.getRunTime() + max(1e-3, time_limit_s))
+        return two_stages(highs, model, time_limit_s=time_limit_s, stages=stages, started=started)
+
+
+class Chain:
+    """Points solved in turn, each from the last one's state; ``solve`` as
+    ``optimiser.solve.solve`` (with HiGHS)."""
+
+    def __init__(self, *, threads: int = 1) -> None:
+        self.threads = threads
+        self.plan = WarmModel(threads=threads)
+        self.do_nothing = WarmModel(threads=threads)
+        self.levers: dict[str, WarmModel] = {}
+
+    def solve(self, problem: Problem, *, time_limit_s: float = 60.0) -> PlanResult:
+        return solve_cold(
+            problem,
+            time_limit_s=time_limit_s,
+            threads=self.threads,
+            runs=Runs(plan=self.plan.run, do_nothing=self.do_nothing.run, lever=self._lever),
+        )
+
+    def _lever(self, lever: str, model: lp.Model, time_limit_s: float, basis: Any) -> SolverRun:
+        """A gap lever's shortfall stage, from the same lever's at the last point (its cold
+        start from the point's own basis, ``basis``)."""
+        warm = self.levers.setdefault(lever, WarmModel(threads=self.threads))
+        return warm.run(model, time_limit_s, stages=1, basis=basis)
+
+    @property
+    def warm(self) -> bool:
+        """Whether the last point's plan was solved warm."""
+        return self.plan.warm_points > 0
+
+    def restart(self) -> None:
+        """Forget the warm state: the next point is solved cold."""
+        self.plan = WarmModel(threads=self.threads)
+        self.do_nothing = WarmModel(threads=self.threads)
+        self.levers = {}
+
+
+# What makes two results the same plan; the allocations and projections may differ
+# between tied optima (docs/optimiser.md).
+SAME_PLAN_FIELDS = (
+    "status",
+    "objective",
+    "cost",
+    "do_nothing",
+    "targets",
+    "system",
+    "gap_levers",
+    "pool_shadow_prices",
+    "pool_shortfall_prices",
+)
+
+
+def same_plan(one: PlanResult, other: PlanResult, *, rel: float = 1e-6) -> bool:
+    """Whether two results are the same plan: the same status, objective, cost, do-nothing
+    cost, targets, system, gap levers and prices, each number within ``rel`` (or within
+    the 0.01 the results round to)."""
+    first, second = one.to_dict(), other.to_dict()
+    return all(_close(first.get(key), second.get(key), rel) for key in SAME_PLAN_FIELDS)
+
+
+def _close(one: Any, other: Any, rel: float) -> bool:
+    if isinstance(one, dict) and isinstance(other, dict):
+        return one.keys() == other.keys() and all(_close(one[k], other[k], rel) for k in one)
+    if isinstance(one, list) and isinstance(other, list):
+        return len(one) == len(other) and all(
+            _close(a, b, rel) for a, b in zip(one, other, strict=True)
+        )
+    numbers = (int, float, np.floating, np.integer)
+    if (
+        isinstance(one, numbers)
+        and isinstance(other, numbers)
+        and not isinstance(one, bool)
+        and not isinstance(other, bool)
+    ):
+        return math.isclose(float(one), float(other), rel_tol=rel, abs_tol=0.01)
+    return bool(one == other)

@@ -1,0 +1,149 @@
+"""Warm chains (``optimiser.chain``): every warm point's plan is its cold solve's.
+
+The plans' models have many optima of equal cost (two units of a staff group at one place,
+served by one pool, can swap bank for agency at no cost), so a warm point may end at
+another vertex than its cold solve: the same status, shortfall, cost, targets, system,
+do-nothing cost and gap levers, the allocations between tied units apart. The tests hold
+the warm plan to all of that, and to being a plan of the same cost and shortfall.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from optimiser import model as lp
+from optimiser.chain import Chain, same_plan, same_shape
+from optimiser.examples import generate
+from optimiser.problem import Problem
+from optimiser.result import PlanResult, SolveStatus
+from optimiser.solve import solve
+
+
+def demo_like(months: int = 24) -> Problem:
+    return generate(organisations=12, pools=16, months=months, seed=20261123)
+
+
+def scenario(problem: Problem, **targets: Any) -> Problem:
+    return dataclasses.replace(problem, targets=dataclasses.replace(problem.targets, **targets))
+
+
+def assert_same_plan(warm: PlanResult, cold: PlanResult) -> None:
+    assert warm.status is cold.status
+    assert warm.objective is not None
+    assert cold.objective is not None
+    assert math.isclose(warm.objective, cold.objective, rel_tol=1e-6)
+    assert warm.do_nothing == cold.do_nothing
+    assert cold.do_nothing is not None
+    # Status, message, cost by kind, targets with their shortfalls and prices, the system's
+    # figures, the gap levers, the do-nothing comparison: all the same, to the penny.
+    assert same_plan(warm, cold)
+    assert warm.message == cold.message
+    assert warm.to_dict()["versus_do_nothing"] == cold.to_dict()["versus_do_nothing"]
+    # The allocations are those of a plan of the same cost, using as much bank each month.
+    assert math.isclose(allocated(warm, "cost"), allocated(cold, "cost"), rel_tol=1e-6)
+    for period in {a["period"] for a in cold.allocations}:
+        assert math.isclose(
+            allocated(warm, "wte", period), allocated(cold, "wte", period), abs_tol=0.05
+        )
+
+
+def allocated(plan: PlanResult, field: str, period: str | None = None) -> float:
+    return float(sum(a[field] for a in plan.allocations if period in (None, a["period"])))
+
+
+def test_every_warm_point_of_a_sweep_is_its_cold_solve() -> None:
+    """agency_reduction x nursing_capacity_growth, a chain per nursing target: each point
+    after a chain's first is solved warm, and is its cold solve's plan."""
+    base = demo_like()
+    statuses = set()
+    for growth in (0.02, 0.12):
+        chain = Chain()
+        for position, reduction in enumerate((0.0, 0.1, 0.2)):
+            problem = scenario(base, agency_reduction=reduction, nursing_capacity_growth=growth)
+            warm = chain.solve(problem)
+            assert chain.warm == (position > 0)
+            assert chain.do_nothing.warm_points == position
+            cold = solve(problem)
+            assert_same_plan(warm, cold)
+            statuses.add(warm.status)
+        # The gap levers of the unreachable points went on warm from the last point's too.
+        assert chain.levers
+        assert all(lever.warm_points > 0 for lever in chain.levers.values())
+    # Both kinds of point: targets met, and out of reach (with its gap levers).
+    assert statuses == {SolveStatus.OPTIMAL, SolveStatus.TARGETS_UNREACHABLE}
+
+
+def test_a_point_of_another_shape_is_solved_cold_and_starts_the_chain_afresh() -> None:
+    base = demo_like(months=12)
+    chain = Chain()
+    chain.solve(base)
+    # Turnover sensitivity is a coefficient of the leavers' rows: another matrix.
+    group = base.staff_groups[0]
+    other = dataclasses.replace(
+        base,
+        staff_groups=(
+            dataclasses.replace(group, turnover_sensitivity=group.turnover_sensitivity + 0.2),
+            *base.staff_groups[1:],
+        ),
+    )
+    assert not same_shape(lp.build(base), lp.build(other))
+    cold = solve(other)
+    restarted = chain.solve(other)
+    assert not chain.warm
+    # Solved cold, it is the cold solve itself, allocations and all.
+    assert {k: v for k, v in restarted.to_dict().items() if k != "solve"} == {
+        k: v for k, v in cold.to_dict().items() if k != "solve"
+    }
+    # And the chain goes on warm from it.
+    moved = scenario(other, agency_reduction=0.2)
+    assert_same_plan(chain.solve(moved), solve(moved))
+    assert chain.warm
+
+
+def test_a_warm_solve_that_does_not_end_optimal_is_solved_cold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from optimiser import chain as chain_module
+    from optimiser.solver import SolverRun
+
+    base = demo_like(months=12)
+    chain = Chain()
+    chain.solve(base)
+    tried = []
+
+    def stopped(*_args: Any, **_kwargs: Any) -> SolverRun:
+        tried.append(True)
+        return SolverRun(status=SolveStatus.TIME_LIMIT)
+
+    monkeypatch.setattr(chain_module, "two_stages", stopped)
+    moved = scenario(base, agency_reduction=0.2)
+    result = chain.solve(moved)
+    assert tried, "the warm solve was not tried"
+    assert not chain.warm
+    assert {k: v for k, v in result.to_dict().items() if k != "solve"} == {
+        k: v for k, v in solve(moved).to_dict().items() if k != "solve"
+    }
+
+
+def test_shapes_compare_the_arrays() -> None:
+    base = demo_like(months=6)
+    one = lp.build(base)
+    assert same_shape(one, lp.build(scenario(base, agency_reduction=0.3)))
+    assert not same_shape(one, lp.build(demo_like(months=7)))
+    changed = dataclasses.replace(one, a_value=np.where(one.a_value == 1.0, 2.0, one.a_value))
+    assert not same_shape(one, changed)
+
+
+def test_the_same_plan_allows_rounding_not_another_plan() -> None:
+    base = demo_like(months=6)
+    plan = solve(base)
+    assert same_plan(plan, dataclasses.replace(plan, objective=(plan.objective or 0) * (1 + 1e-9)))
+    assert not same_plan(plan, dataclasses.replace(plan, objective=(plan.objective or 0) * 1.001))
+    assert plan.cost is not None
+    dearer = dataclasses.replace(plan.cost, bank=plan.cost.bank + 1000.0)
+    assert not same_plan(plan, dataclasses.replace(plan, cost=dearer))

@@ -4,6 +4,7 @@ returns plain data (``docs/model.md``, "What a plan reports")."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,27 +119,31 @@ def read_projections(model: lp.Model, values: FloatArray) -> list[dict[str, Any]
     agency, unfilled = values[layout.agency], values[layout.unfilled]
     bank = bank_received(model, values)
     gap = data.establishment - staff
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fill = np.round(np.minimum(1.0, (bank + agency) / gap), 4)
+    figures = {
+        key: (np.round(array, 2) + 0.0).tolist()  # + 0.0: never -0.0
+        for key, array in (
+            ("staff_in_post_wte", staff),
+            ("bank_wte", bank),
+            ("agency_wte", agency),
+            ("unfilled_wte", unfilled),
+            ("leavers_wte", leavers),
+        )
+    }
+    fill_rate = np.where(gap > ZERO_WTE, fill, np.nan).tolist()
     names = periods(model)
-    rows = []
-    for u, (organisation, group) in enumerate(layout.units):
-        for t in range(layout.months):
-            filled = bank[u, t] + agency[u, t]
-            rows.append(
-                {
-                    "organisation": organisation,
-                    "staff_group": group,
-                    "period": names[t],
-                    "staff_in_post_wte": _r(staff[u, t]),
-                    "bank_wte": _r(bank[u, t]),
-                    "agency_wte": _r(agency[u, t]),
-                    "unfilled_wte": _r(unfilled[u, t]),
-                    "leavers_wte": _r(leavers[u, t]),
-                    "fill_rate": round(min(1.0, filled / gap[u, t]), 4)
-                    if gap[u, t] > ZERO_WTE
-                    else None,
-                }
-            )
-    return rows
+    return [
+        {
+            "organisation": organisation,
+            "staff_group": group,
+            "period": names[t],
+            **{key: figures[key][u][t] for key in figures},
+            "fill_rate": None if math.isnan(fill_rate[u][t]) else fill_rate[u][t],
+        }
+        for u, (organisation, group) in enumerate(layout.units)
+        for t in range(layout.months)
+    ]
 
 
 @dataclass

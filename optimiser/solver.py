@@ -23,6 +23,7 @@ Solution values and the duals of both stages are returned; ``solve`` reads them 
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -72,6 +73,7 @@ class SolverRun:
     basis: Any = None
 
 
+@functools.cache
 def highs_version() -> str:
     return f"HiGHS {version('highspy')} (highspy)"
 

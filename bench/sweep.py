@@ -7,9 +7,7 @@ data: 5 x 4 (``turnover_sensitivity.NURSE`` 0.2..1.0 by ``agency_reduction`` 0..
 10 x 10 (``agency_reduction`` 0..0.3 by ``nursing_capacity_growth`` 0.02..0.12), and solves
 their points in this process, in the chains the service hands out (``app.plans.sweeps.
 chains``): each point cold (the whole ``optimiser.solve.solve``) and along its chain warm
-(``optimiser.chain.Chain.solve``), cold and warm passes alternating, ``--repeats`` of each;
-also each point by a fresh chain (the same cold solve without the PuLP model, which the
-chain does not build), to tell the warm start's part from PuLP's.
+(``optimiser.chain.Chain.solve``), cold and warm passes alternating, ``--repeats`` of each.
 Prints per point the median cold and warm seconds, their ratio and whether the plans are
 the same (status, shortfall, cost, targets, do-nothing cost; and whether the allocations
 are too, ties between units apart), then the median and spread of the ratio over the warm
@@ -241,23 +239,19 @@ Point = tuple[dict[str, object], Problem, float]
 def time_chain(
     chain: list[Point], repeats: int
 ) -> tuple[dict[str, list[float]], list[PlanResult], list[PlanResult]]:
-    """Per point the median seconds of the cold solve (``optimiser.solve.solve``), of the
-    chain's own cold solve (no PuLP model; a fresh ``Chain``) and of the warm solve along
-    the chain, the three passes alternating; and the last cold and warm results."""
-    seconds: dict[str, list[list[float]]] = {
-        kind: [[] for _ in chain] for kind in ("cold", "bare", "warm")
-    }
+    """Per point the median seconds of the cold solve (``optimiser.solve.solve``) and of
+    the warm solve along the chain, the two passes alternating; and the last cold and warm
+    results."""
+    seconds: dict[str, list[list[float]]] = {kind: [[] for _ in chain] for kind in ("cold", "warm")}
     cold: list[PlanResult] = []
     warm: list[PlanResult] = []
     for _ in range(repeats):
         cold, warm, along = [], [], Chain()
-        for kind in ("cold", "bare", "warm"):
+        for kind in ("cold", "warm"):
             for index, (_values, problem, limit) in enumerate(chain):
                 started = time.perf_counter()
                 if kind == "cold":
                     cold.append(solve(problem, time_limit_s=limit))
-                elif kind == "bare":
-                    Chain().solve(problem, time_limit_s=limit)
                 else:
                     warm.append(along.solve(problem, time_limit_s=limit))
                 seconds[kind][index].append(time.perf_counter() - started)
@@ -279,31 +273,29 @@ def run_warm(url: str, name: str, sweep: dict[str, object], repeats: int) -> Non
     points = sum(len(chain) for chain in chains)
     print(f"\n{name}: {points} points in {len(chains)} chains, {repeats} repeats", flush=True)
     ratios: list[float] = []
-    bare_ratios: list[float] = []
     outcomes = {"same plan": 0, "same allocations": 0}
     for chain in chains:
         medians, cold, warm = time_chain(chain, repeats)
         for index, (values, _problem, _limit) in enumerate(chain):
-            c, b, w = (medians[kind][index] for kind in ("cold", "bare", "warm"))
+            c, w = (medians[kind][index] for kind in ("cold", "warm"))
             same = same_plan(warm[index], cold[index])
             allocations = same and warm[index].allocations == cold[index].allocations
             outcomes["same plan"] += same
             outcomes["same allocations"] += allocations
             if index:
                 ratios.append(w / c)
-                bare_ratios.append(w / b)
             point = ", ".join(f"{key}={value:g}" for key, value in values.items())
             print(
-                f"  {point:58s} cold {c:6.3f} s (without PuLP {b:6.3f} s)  warm {w:6.3f} s  "
-                f"ratio {w / c:4.2f} ({w / b:4.2f}){'' if index else ' first'}  "
+                f"  {point:58s} cold {c:6.3f} s  warm {w:6.3f} s  "
+                f"ratio {w / c:4.2f}{'' if index else ' first'}  "
                 f"{'same plan' if same else 'DIFFERENT PLAN'}"
                 f"{', same allocations' if allocations else ', allocations differ (ties)'}",
                 flush=True,
             )
     print(
         f"{name}: warm/cold over {len(ratios)} warm points: {spread('', ratios)}; "
-        f"{sum(r <= 1 / 3 for r in ratios)} at or under 1/3; against the cold solve without "
-        f"PuLP: {spread('', bare_ratios)}; {outcomes['same plan']} of {points} the same plan, "
+        f"{sum(r <= 1 / 3 for r in ratios)} at or under 1/3; "
+        f"{outcomes['same plan']} of {points} the same plan, "
         f"{outcomes['same allocations']} with the same allocations",
         flush=True,
     )

@@ -29,7 +29,13 @@ from optimiser.problem import Problem
 from optimiser.result import PlanResult, SolveStatus
 from optimiser.solve import Runs
 from optimiser.solve import solve as solve_cold
-from optimiser.solver import SolverRun, highs_stages, resolve_method, two_stages
+from optimiser.solver import (
+    PRIMAL_SIMPLEX,
+    SolverRun,
+    highs_stages,
+    resolve_method,
+    two_stages,
+)
 
 # The matrix and the layout: what two models must share for one to start from the other.
 SHAPE = ("a_start", "a_index", "a_value")
@@ -59,6 +65,7 @@ class WarmModel:
     highs: Any = None
     model: lp.Model | None = None
     basis: Any = None
+    cost_basis: Any = None
     warm_points: int = 0  # points solved warm since the chain began (or began afresh)
 
     def run(
@@ -71,6 +78,7 @@ class WarmModel:
             outcome = self._warm(model, time_limit_s, stages)
             if outcome.status is SolveStatus.OPTIMAL:
                 self.model, self.basis = model, outcome.basis
+                self.cost_basis = outcome.cost_basis
                 self.warm_points += 1
                 return outcome
             time_limit_s = max(1e-3, time_limit_s - (time.perf_counter() - started))
@@ -79,8 +87,9 @@ class WarmModel:
         )
         if outcome.status is SolveStatus.OPTIMAL and outcome.basis is not None:
             self.highs, self.model, self.basis = highs, model, outcome.basis
+            self.cost_basis = outcome.cost_basis
         else:
-            self.highs = self.model = self.basis = None
+            self.highs = self.model = self.basis = self.cost_basis = None
         self.warm_points = 0
         return outcome
 
@@ -117,9 +126,17 @@ class WarmModel:
         everything = np.arange(model.layout.count, dtype=np.int32)
         highs.changeColsCost(model.layout.count, everything, model.shortfall_cost)
         highs.setBasis(self.basis)
+        highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
         # HiGHS counts its run time over every run of the object: the limit is this point's.
         highs.setOptionValue("time_limit", highs.getRunTime() + max(1e-3, time_limit_s))
-        return two_stages(highs, model, time_limit_s=time_limit_s, stages=stages, started=started)
+        return two_stages(
+            highs,
+            model,
+            time_limit_s=time_limit_s,
+            stages=stages,
+            started=started,
+            cost_basis=self.cost_basis,
+        )
 
 
 class Chain:

@@ -52,6 +52,7 @@ INTERIOR_POINT_FROM = 60_000
 METHODS = ("simplex", "ipm", "hipo")
 WARM_START_WEIGHT = 100.0
 PRIMAL_SIMPLEX = 4  # HiGHS's simplex_strategy for the primal simplex
+DUAL_SIMPLEX = 1
 
 
 @dataclass(kw_only=True)
@@ -71,6 +72,8 @@ class SolverRun:
     iterations: tuple[int, int] = (0, 0)
     # The simplex basis at the end of the shortfall stage, to start a like model from.
     basis: Any = None
+    # The basis at the end of the cost stage (with its held shortfall), likewise.
+    cost_basis: Any = None
 
 
 @functools.cache
@@ -217,10 +220,14 @@ def two_stages(
     stages: int,
     started: float,
     before: tuple[int, int] = (0, 0),
+    cost_basis: Any = None,
 ) -> SolverRun:
     """The shortfall stage on ``highs`` as it stands (objective ``Σ slack``), then the cost
-    stage; ``before`` is the iterations already spent on the way. The shortfall stage's
-    basis is returned, to start a like model from."""
+    stage; ``before`` is the iterations already spent on the way. Both stages' bases are
+    returned, to start a like model from. ``cost_basis``, the cost stage's basis of a like
+    model, starts the cost stage by the dual simplex when the shortfall is held the same
+    way (with a row, or without); else the cost stage goes on from the shortfall stage's
+    vertex by the primal simplex."""
     everything = np.arange(model.layout.count, dtype=np.int32)
     highs.run()
     first = _read(highs, model, time_limit_s)
@@ -241,9 +248,15 @@ def two_stages(
     # leaves the feasible set no interior): it is the simplex's, from the shortfall
     # stage's vertex.
     highs.setOptionValue("solver", "simplex")
-    _primal(highs)
+    if cost_basis is not None and len(cost_basis.row_status) == highs.getNumRow():
+        highs.setBasis(cost_basis)
+        highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
+    else:
+        _primal(highs)
     highs.run()
     second = _read(highs, model, time_limit_s)
+    if second.status is SolveStatus.OPTIMAL:
+        second.cost_basis = highs.getBasis()
     second.solve_s = time.perf_counter() - started
     second.shortfall, second.shortfall_duals = first.shortfall, first.shortfall_duals
     second.basis = first.basis

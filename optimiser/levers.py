@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ PIPELINE_STEP = 1.1
 AGENCY_STEP = 0.01
 TARGET_MONTH_STEP = 6
 BASIS_SHARE = 0.25
+LEVER_THREADS = 3  # the levers' re-solves at once: all of them
 # How a lever's model is solved (shortfall stage alone), given the lever, the time left and
 # the point's basis: from that basis by default; a chain (``optimiser.chain``) passes its own.
 LeverRun = Callable[[str, lp.Model, float, Any], SolverRun]
@@ -48,12 +50,14 @@ def gap_levers(
     (a ``time.perf_counter()`` value) is left out."""
     assert outcome.shortfall is not None
     levers = _pool_levers(model, outcome.shortfall_duals)
-    for lever in resolved_levers(model.problem):
+    resolved = resolved_levers(model.problem)
+
+    def move(lever: tuple[Problem, str, str, str]) -> SolverRun | None:
+        variant, subject, _description, _step = lever
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
-            break
-        variant, subject, description, step = lever
-        moved = _resolve(
+            return None
+        return _resolve(
             lp.build(variant),
             subject,
             outcome,
@@ -61,7 +65,12 @@ def gap_levers(
             threads=threads,
             run_lever=run_lever,
         )
-        if moved.status is not SolveStatus.OPTIMAL or moved.shortfall is None:
+
+    # HiGHS lets go of the interpreter while it solves: the levers share the cores.
+    with ThreadPoolExecutor(max_workers=LEVER_THREADS) as pool:
+        outcomes = list(pool.map(move, resolved))
+    for (_variant, subject, description, step), moved in zip(resolved, outcomes, strict=True):
+        if moved is None or moved.status is not SolveStatus.OPTIMAL or moved.shortfall is None:
             continue
         closed = max(0.0, outcome.shortfall - moved.shortfall)
         levers.append(

@@ -21,7 +21,7 @@ from optimiser import readback
 from optimiser.levers import LeverRun, gap_levers
 from optimiser.problem import Problem, validate
 from optimiser.result import Cost, PlanResult, SolveFigures, SolveStatus, TargetOutcome
-from optimiser.solver import SolverRun, run
+from optimiser.solver import SolverRun, run, zero_shortfall
 
 # Kept importable from here for older callers.
 from optimiser.solver import run_highs as run_highs
@@ -133,15 +133,24 @@ def _solve(
             message=outcome.reason or "the solve failed",
             solve=figures,
         )
-    result = report(model, outcome)
-    if result.status is SolveStatus.TARGETS_UNREACHABLE and solver == "highs":
-        result.gap_levers = gap_levers(
+
+    def levers() -> list[dict[str, Any]]:
+        return gap_levers(
             model,
             outcome,
             deadline=started + time_limit_s,
             threads=threads,
             run_lever=runs.lever if runs else None,
         )
+
+    short = (outcome.shortfall or 0.0) > zero_shortfall(model)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # The levers' re-solves while the plan is read back: HiGHS lets go of the
+        # interpreter while it solves.
+        early = beside.submit(levers) if short and solver == "highs" else None
+        result = report(model, outcome)
+        if result.status is SolveStatus.TARGETS_UNREACHABLE and solver == "highs":
+            result.gap_levers = early.result() if early is not None else levers()
     result.solve = figures
     return result
 

@@ -17,8 +17,10 @@ then per scale the median and range of each and the ratio of the medians, in wal
 and in CPU time: on a machine shared with other work the wall time swells with the load,
 CPU time much less. The build share is our plan's build over our whole plan. Each solve
 stops at ``--time-limit`` seconds (default 900). Run: ``python bench/optimiser.py
-[--scales demo,demo-hard,hiow,region,england] [--runs N] [--time-limit S]``; ``--runs``
-(default 3) applies to the scales under 100,000 columns, the larger ones run once each.
+[--scales demo,demo-hard,hiow,region,england] [--runs N] [--time-limit S] [--plan-only]``;
+``--runs`` (default 3) applies to the scales under 100,000 columns, the larger ones run
+once each; ``--plan-only`` times the plan's two stages alone (no do-nothing plan, no
+levers), ours reading the report back and the reference not.
 ``demo`` is the service's own 60-month plan on the demo data (HIOW's 14 organisations);
 ``demo-hard`` is the same with 30% less agency and 10% more nursing capacity, whose
 targets are out of reach (so its gap levers are measured too). Absolute times drift on
@@ -51,7 +53,7 @@ from optimiser.levers import gap_levers  # noqa: E402
 from optimiser.model import build  # noqa: E402
 from optimiser.problem import Problem  # noqa: E402
 from optimiser.result import SolveStatus  # noqa: E402
-from optimiser.solve import solve  # noqa: E402
+from optimiser.solve import report, solve  # noqa: E402
 from optimiser.solver import run_highs, zero_shortfall  # noqa: E402
 
 SCALES = {
@@ -124,20 +126,23 @@ class Run:
     solves: int  # HiGHS runs of a model: the plan, doing nothing, the levers
 
 
-def measure(scale: str, *, ours: bool, time_limit_s: float) -> Run:
-    """One whole plan in a fresh process, so that its peak memory is its own; the
-    problem is made in that process too."""
+def measure(scale: str, *, ours: bool, time_limit_s: float, plan_only: bool = False) -> Run:
+    """One whole plan (or with ``plan_only`` the plan's two stages alone) in a fresh
+    process, so that its peak memory is its own; the problem is made in that process
+    too."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
-        run: Run = pool.apply(_measure, (scale, ours, time_limit_s))
+        run: Run = pool.apply(_measure, (scale, ours, time_limit_s, plan_only))
     return run
 
 
-def _measure(scale: str, ours: bool, time_limit_s: float) -> Run:
+def _measure(scale: str, ours: bool, time_limit_s: float, plan_only: bool) -> Run:
     problem = problem_of(scale)
     gc.collect()
     started, cpu_started = time.perf_counter(), time.process_time()
-    if ours:
+    if plan_only:
+        shape, build_s, status, solves = plan_alone(problem, time_limit_s, ours=ours)
+    elif ours:
         result = solve(problem, time_limit_s=time_limit_s)
         assert result.solve is not None
         figures = result.solve
@@ -160,6 +165,21 @@ def _measure(scale: str, ours: bool, time_limit_s: float) -> Run:
         status=status,
         solves=solves,
     )
+
+
+def plan_alone(
+    problem: Problem, time_limit_s: float, *, ours: bool
+) -> tuple[tuple[int, int, int], float, str, int]:
+    """The plan's two stages alone (no do-nothing plan, no levers): ours reads the
+    report back (``optimiser.solve.report``), the reference does not."""
+    started = time.perf_counter()
+    model = build(problem)
+    build_s = time.perf_counter() - started
+    outcome = run_highs(model, time_limit_s=time_limit_s, threads=1)
+    status = outcome.status.value
+    if ours and outcome.values is not None:
+        status = report(model, outcome).status.value
+    return (model.layout.count, model.num_rows, model.nonzeros), build_s, status, 1
 
 
 def reference_plan(
@@ -242,6 +262,11 @@ def main() -> None:
     parser.add_argument("--scales", default="demo,demo-hard,hiow,region")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--time-limit", type=float, default=900.0)
+    parser.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="the plan's two stages alone: no do-nothing plan, no levers",
+    )
     args = parser.parse_args()
     header = (
         f"{'scale':9} {'run':>3} {'who':9} {'build s':>8} {'total s':>8} {'cpu s':>8} "
@@ -254,7 +279,9 @@ def main() -> None:
         repeats = args.runs
         for index in range(max(1, repeats)):
             for ours in (False, True) if index % 2 == 0 else (True, False):
-                run = measure(scale, ours=ours, time_limit_s=args.time_limit)
+                run = measure(
+                    scale, ours=ours, time_limit_s=args.time_limit, plan_only=args.plan_only
+                )
                 runs.append(run)
                 print(
                     f"{scale:9} {index + 1:>3} {run.who:9} {run.build_s:>8.3f} "

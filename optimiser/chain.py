@@ -65,7 +65,7 @@ class WarmModel:
     highs: Any = None
     model: lp.Model | None = None
     basis: Any = None
-    cost_basis: Any = None
+    cost_basis: tuple[Any, int] | None = None
     warm_points: int = 0  # points solved warm since the chain began (or began afresh)
 
     def run(

@@ -72,8 +72,9 @@ class SolverRun:
     iterations: tuple[int, int] = (0, 0)
     # The simplex basis at the end of the shortfall stage, to start a like model from.
     basis: Any = None
-    # The basis at the end of the cost stage (with its held shortfall), likewise.
-    cost_basis: Any = None
+    # The basis at the end of the cost stage and its number of rows (with the held
+    # shortfall's row or without), likewise.
+    cost_basis: tuple[Any, int] | None = None
 
 
 @functools.cache
@@ -220,7 +221,7 @@ def two_stages(
     stages: int,
     started: float,
     before: tuple[int, int] = (0, 0),
-    cost_basis: Any = None,
+    cost_basis: tuple[Any, int] | None = None,
 ) -> SolverRun:
     """The shortfall stage on ``highs`` as it stands (objective ``Σ slack``), then the cost
     stage; ``before`` is the iterations already spent on the way. Both stages' bases are
@@ -248,15 +249,15 @@ def two_stages(
     # leaves the feasible set no interior): it is the simplex's, from the shortfall
     # stage's vertex.
     highs.setOptionValue("solver", "simplex")
-    if cost_basis is not None and len(cost_basis.row_status) == highs.getNumRow():
-        highs.setBasis(cost_basis)
+    if cost_basis is not None and cost_basis[1] == highs.getNumRow():
+        highs.setBasis(cost_basis[0])
         highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
     else:
         _primal(highs)
     highs.run()
     second = _read(highs, model, time_limit_s)
     if second.status is SolveStatus.OPTIMAL:
-        second.cost_basis = highs.getBasis()
+        second.cost_basis = (highs.getBasis(), highs.getNumRow())
     second.solve_s = time.perf_counter() - started
     second.shortfall, second.shortfall_duals = first.shortfall, first.shortfall_duals
     second.basis = first.basis

@@ -246,6 +246,7 @@ TABLE: tuple[Call, ...] = (
     ),
     Call("GET", "/v1/plans/{plan_id}/inputs", "/v1/plans/{plan}/inputs", PLAN_READ),
     Call("GET", "/v1/plans/{plan_id}/workbook", "/v1/plans/{plan}/workbook", PLAN_READ),
+    Call("GET", "/v1/plans/{plan_id}/model.lp", "/v1/plans/{plan}/model.lp", PLAN_READ),
     Call(
         "POST",
         "/v1/plans/sweeps",

@@ -3,6 +3,7 @@ stage by stage."""
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 from collections.abc import Callable
@@ -15,12 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.plans.models import Plan
-from tests.conftest import line
-from tests.plans.test_plans import HAND_SCENARIO, planner, small_system
+from tests.plans.test_plans import HAND_SCENARIO, planner, post_random_returns, small_system
 
 __all__ = ["planner", "small_system"]  # fixtures, used by name
 
 Headers = Callable[[str], dict[str, str]]
+NURSE_SUPPORT = ["NURSE", "SUPPORT"]
 CBC_OBJECTIVE = re.compile(r"Optimal objective (-?[0-9.eE+-]+)")
 
 
@@ -71,36 +72,20 @@ def test_cbc_solves_an_unreachable_plan_s_model_to_its_shortfall_and_its_cost(
 def test_cbc_solves_random_plans_models_to_their_objectives(
     client: TestClient, planner: dict[str, str], writer_headers: Headers, tmp_path: Path
 ) -> None:
-    import random
-
     rng = random.Random(7)
     organisations = ["RHM", "RHU", "RN5"]
-    for org in organisations:
-        for period in ("2024-01", "2024-02", "2024-03"):
-            lines = []
-            for group in ("NURSE", "SUPPORT"):
-                establishment = round(rng.uniform(50, 400), 2)
-                lines.append(
-                    line(
-                        group,
-                        establishment_wte=establishment,
-                        staff_in_post_wte=round(establishment * rng.uniform(0.8, 0.97), 2),
-                        starters_wte=round(rng.uniform(0, 6), 2),
-                        leavers_wte=round(rng.uniform(0, 6), 2),
-                        bank_wte=round(rng.uniform(0, 20), 2),
-                        agency_wte=round(rng.uniform(0, 10), 2),
-                    )
-                )
-            response = client.put(
-                f"/v1/organisations/{org}/returns/{period}",
-                json={"lines": lines},
-                headers=writer_headers(org),
-            )
-            assert response.status_code == 201, response.text
+    post_random_returns(
+        client, writer_headers, rng, organisations=organisations, groups=lambda: NURSE_SUPPORT
+    )
     statuses = set()
     for scenario in (
         {"organisations": organisations, "nursing_capacity_growth": -0.2, "turnover_target": 1},
-        {"organisations": organisations, "agency_reduction": 0.2, "nursing_capacity_growth": 0.3},
+        {
+            "organisations": organisations,
+            "agency_reduction": 0.2,
+            "turnover_target": 0.01,
+            "target_period": "2024-05",
+        },
     ):
         plan = client.post(
             "/v1/plans",

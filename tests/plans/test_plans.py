@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -191,18 +192,20 @@ def test_exports_show_the_same_figures(
     assert inputs["base_period"] == "2024-03"
 
 
-def test_random_systems_cost_what_an_independent_solve_says(
-    client: TestClient, planner: dict[str, str], writer_headers: Headers
+def post_random_returns(
+    client: TestClient,
+    writer_headers: Headers,
+    rng: random.Random,
+    *,
+    organisations: list[str],
+    groups: Callable[[], list[str]],
 ) -> None:
-    import random
-
-    rng = random.Random(42)
-    organisations = ["RHM", "RHU", "RN5", "R1F"]
+    """Three months of returns (2024-01 to 2024-03) drawn at random for each organisation,
+    one line for each of ``groups()``'s staff groups."""
     for org in organisations:
-        headers = writer_headers(org)
         for period in ("2024-01", "2024-02", "2024-03"):
             lines = []
-            for group in rng.sample(["NURSE", "MIDWIFE", "SUPPORT", "STT"], 2):
+            for group in groups():
                 establishment = round(rng.uniform(50, 500), 2)
                 lines.append(
                     line(
@@ -216,9 +219,25 @@ def test_random_systems_cost_what_an_independent_solve_says(
                     )
                 )
             response = client.put(
-                f"/v1/organisations/{org}/returns/{period}", json={"lines": lines}, headers=headers
+                f"/v1/organisations/{org}/returns/{period}",
+                json={"lines": lines},
+                headers=writer_headers(org),
             )
             assert response.status_code == 201, response.text
+
+
+def test_random_systems_cost_what_an_independent_solve_says(
+    client: TestClient, planner: dict[str, str], writer_headers: Headers
+) -> None:
+    rng = random.Random(42)
+    organisations = ["RHM", "RHU", "RN5", "R1F"]
+    post_random_returns(
+        client,
+        writer_headers,
+        rng,
+        organisations=organisations,
+        groups=lambda: rng.sample(["NURSE", "MIDWIFE", "SUPPORT", "STT"], 2),
+    )
     for scenario in (
         {"organisations": organisations},
         {"organisations": organisations, "agency_reduction": 0.2, "island_mainland_allowed": True},

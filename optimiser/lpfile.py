@@ -15,6 +15,7 @@ The model is built again from the plan's stored inputs, which give the same LP.
 from __future__ import annotations
 
 import tempfile
+import textwrap
 from pathlib import Path
 
 from optimiser import model as lp
@@ -33,22 +34,21 @@ def lp_text(problem: Problem, *, stage: str, least_shortfall: float | None, titl
             raise ValueError("the cost stage needs the plan's least shortfall")
         pulp_problem = cost_stage(model, least_shortfall)
         held = (
-            "every target slack (sN_t, sT_t) is held at 0"
+            "Every target slack (sN_t, sT_t) is held at 0."
             if least_shortfall <= zero_shortfall(model)
-            else "the row shortfall_ceiling holds the target slacks' sum at the least "
+            else "The row shortfall_ceiling holds the sum of the target slacks at the least "
             f"shortfall, {least_shortfall:.9g} WTE-months (with a room of "
-            f"{shortfall_ceiling(least_shortfall) - least_shortfall:.3g})"
+            f"{shortfall_ceiling(least_shortfall) - least_shortfall:.3g})."
         )
         about = [
-            "Stage 2 of 2: the least cost (cash and penalty, GBP) among plans with the least",
-            f"total target shortfall; {held}.",
-            "Its optimum is the plan's objective.",
+            "Stage 2 of 2: the least cost (cash and penalty, GBP) among plans with the least "
+            f"total target shortfall. {held} Its optimum is the plan's objective."
         ]
     elif stage == "shortfall":
         pulp_problem = shortfall_stage(model)
         about = [
-            "Stage 1 of 2: the least total target shortfall, the sum of the slacks sN_t and",
-            "sT_t (WTE-months). Its optimum is the plan's least_shortfall_wte_months.",
+            "Stage 1 of 2: the least total target shortfall, the sum of the slacks sN_t and "
+            "sT_t (WTE-months). Its optimum is the plan's least_shortfall_wte_months."
         ]
     else:
         raise ValueError(f"unknown stage '{stage}': one of {', '.join(STAGES)}")
@@ -61,4 +61,5 @@ def lp_text(problem: Problem, *, stage: str, least_shortfall: float | None, titl
         f"{model.layout.count} columns, {model.num_rows} rows, written by PuLP.",
         *about,
     ]
-    return "".join(f"\\ {line}\n" for line in header) + body
+    lines = [line for paragraph in header for line in textwrap.wrap(paragraph, 86)]
+    return "".join(f"\\ {line}\n" for line in lines) + body

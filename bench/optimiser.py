@@ -23,8 +23,9 @@ once each; ``--plan-only`` times the plan's two stages alone (no do-nothing plan
 levers), ours reading the report back and the reference not.
 ``demo`` is the service's own 60-month plan on the demo data (HIOW's 14 organisations);
 ``demo-hard`` is the README's harder plan (24 months, 30% less agency and 10% more
-nursing capacity), whose targets are out of reach (so its gap levers are measured too). Absolute times drift on
-shared machines; the ratios, measured in the same run, are the figures to compare.
+nursing capacity), whose targets are out of reach (so its gap levers are measured too).
+Absolute times drift on shared machines; the ratios, measured in the same run, are the
+figures to compare.
 """
 
 from __future__ import annotations

@@ -160,7 +160,7 @@ def run_sweep(url: str, broker: str, workers: int, logs: Path) -> float:
             settings=settings,
             owner=engine.identity,
         )
-        handed_out = sweeps.chains(plan_ids, [len(values) for values in sweep.values])
+        handed_out = sweeps.chains(sweep, plan_ids)
         session.commit()
     processes = start_workers(workers, url=url, broker=broker, queue=queue, logs=logs)
     try:
@@ -227,7 +227,7 @@ def stored_chains(
                 )
                 for plan_id in chain
             ]
-            for chain in sweeps.chains(plan_ids, [len(values) for values in stored.values])
+            for chain in sweeps.chains(stored, plan_ids)
         ]
         session.rollback()  # nothing kept: only the stored inputs were wanted
     return chains

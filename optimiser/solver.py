@@ -52,7 +52,7 @@ INTERIOR_POINT_FROM = 60_000
 METHODS = ("simplex", "ipm", "hipo")
 WARM_START_WEIGHT = 100.0
 PRIMAL_SIMPLEX = 4  # HiGHS's simplex_strategy for the primal simplex
-DUAL_SIMPLEX = 1
+DUAL_SIMPLEX = 1  # HiGHS's simplex_strategy for the dual simplex
 
 
 @dataclass(kw_only=True)

@@ -227,12 +227,12 @@ def create_sweep(
     return sweep, plan_ids
 
 
-def chains(plan_ids: Sequence[str], sizes: Sequence[int]) -> list[list[str]]:
-    """The points (in grid order, the last key varying fastest) in chains of neighbours:
-    one per value of the first key, each varying the last key a step at a time. A chain
-    longer than ``MAX_CHAIN_POINTS`` is split evenly, and a sweep that would be one chain
-    is split in two, so that two workers both get work."""
-    width = sizes[-1] if len(sizes) > 1 else len(plan_ids)
+def chains(sweep: PlanSweep, plan_ids: Sequence[str]) -> list[list[str]]:
+    """The sweep's points (``plan_ids``, in grid order, the last key varying fastest) in
+    chains of neighbours: one per value of the first key, each varying the last key a step
+    at a time. A chain longer than ``MAX_CHAIN_POINTS`` is split evenly, and a sweep that
+    would be one chain is split in two, so that two workers both get work."""
+    width = len(sweep.values[-1]) if len(sweep.values) > 1 else len(plan_ids)
     rows = [list(plan_ids[i : i + width]) for i in range(0, len(plan_ids), width)]
     out = []
     for row in rows:

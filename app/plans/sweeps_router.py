@@ -65,7 +65,7 @@ async def create_sweep(
         return Batch(
             plan_ids=plan_ids,
             sweep_id=sweep.id,
-            chains=sweeps.chains(plan_ids, [len(values) for values in sweep.values]),
+            chains=sweeps.chains(sweep, plan_ids),
         )
 
     await submit_plans(session, engine=engine, create=create)

@@ -45,34 +45,27 @@ def gap_levers(
     deadline: float,
     threads: int,
     run_lever: LeverRun | None = None,
+    moved: list[SolverRun | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The levers, biggest first; a lever whose re-solve does not finish by ``deadline``
-    (a ``time.perf_counter()`` value) is left out."""
+    (a ``time.perf_counter()`` value) is left out. ``moved``: the re-solves already made
+    (``lever_runs``), else they are made here from the plan's basis."""
     assert outcome.shortfall is not None
     levers = _pool_levers(model, outcome.shortfall_duals)
     resolved = resolved_levers(model.problem)
-
-    def move(lever: tuple[Problem, str, str, str]) -> SolverRun | None:
-        variant, subject, _description, _step = lever
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            return None
-        return _resolve(
-            lp.build(variant),
-            subject,
-            outcome,
-            remaining=remaining,
+    if moved is None:
+        moved = lever_runs(
+            model,
+            outcome.basis,
+            plan_solve_s=outcome.solve_s,
+            deadline=deadline,
             threads=threads,
             run_lever=run_lever,
         )
-
-    # HiGHS lets go of the interpreter while it solves: the levers share the cores.
-    with ThreadPoolExecutor(max_workers=LEVER_THREADS) as pool:
-        outcomes = list(pool.map(move, resolved))
-    for (_variant, subject, description, step), moved in zip(resolved, outcomes, strict=True):
-        if moved is None or moved.status is not SolveStatus.OPTIMAL or moved.shortfall is None:
+    for (_variant, subject, description, step), lever in zip(resolved, moved, strict=True):
+        if lever is None or lever.status is not SolveStatus.OPTIMAL or lever.shortfall is None:
             continue
-        closed = max(0.0, outcome.shortfall - moved.shortfall)
+        closed = max(0.0, outcome.shortfall - lever.shortfall)
         levers.append(
             {
                 "lever": subject,
@@ -86,10 +79,44 @@ def gap_levers(
     return levers
 
 
+def lever_runs(
+    model: lp.Model,
+    basis: Any,
+    *,
+    plan_solve_s: float,
+    deadline: float,
+    threads: int,
+    run_lever: LeverRun | None = None,
+) -> list[SolverRun | None]:
+    """The shortfall stage of each of ``resolved_levers``, in their order, from ``basis``
+    (the plan's; None for a chain's levers started before the plan is solved); None for a
+    lever not begun by ``deadline``."""
+
+    def move(lever: tuple[Problem, str, str, str]) -> SolverRun | None:
+        variant, subject, _description, _step = lever
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return None
+        return _resolve(
+            lp.build(variant),
+            subject,
+            basis,
+            plan_solve_s,
+            remaining=remaining,
+            threads=threads,
+            run_lever=run_lever,
+        )
+
+    # HiGHS lets go of the interpreter while it solves: the levers share the cores.
+    with ThreadPoolExecutor(max_workers=LEVER_THREADS) as pool:
+        return list(pool.map(move, resolved_levers(model.problem)))
+
+
 def _resolve(
     model: lp.Model,
     subject: str,
-    plan: SolverRun,
+    basis: Any,
+    plan_solve_s: float,
     *,
     remaining: float,
     threads: int,
@@ -102,11 +129,11 @@ def _resolve(
     plan's own solve time, and the lever then starts afresh."""
     fresh = resolve_method(model, "auto") != "simplex"
     started = time.perf_counter()
-    limit = min(remaining, max(1.0, BASIS_SHARE * plan.solve_s)) if fresh else remaining
+    limit = min(remaining, max(1.0, BASIS_SHARE * plan_solve_s)) if fresh else remaining
     moved = (
-        run_highs(model, time_limit_s=limit, threads=threads, stages=1, basis=plan.basis)
+        run_highs(model, time_limit_s=limit, threads=threads, stages=1, basis=basis)
         if run_lever is None
-        else run_lever(subject, model, limit, plan.basis)
+        else run_lever(subject, model, limit, basis)
     )
     left = remaining - (time.perf_counter() - started)
     if fresh and moved.status is SolveStatus.TIME_LIMIT and left > 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from optimiser import model as lp
 from optimiser import readback
-from optimiser.levers import LeverRun, gap_levers
+from optimiser.levers import LeverRun, gap_levers, lever_runs
 from optimiser.problem import Problem, validate
 from optimiser.result import Cost, PlanResult, SolveFigures, SolveStatus, TargetOutcome
 from optimiser.solver import SolverRun, run, zero_shortfall
@@ -40,6 +40,10 @@ class Runs:
     plan: ModelRun
     do_nothing: ModelRun
     lever: LeverRun
+    # Whether to start the levers' re-solves with the plan's, before knowing whether a
+    # target is out of reach: a chain whose last point's was, and whose levers go on from
+    # their own last state rather than the plan's basis.
+    levers_early: bool = False
 
 
 def solve(
@@ -97,13 +101,44 @@ def _solve(
     runs: Runs | None = None,
 ) -> PlanResult:
     started = time.perf_counter()
-    run_model = runs.plan if runs else None
     model = lp.build(problem)
     build_s = time.perf_counter() - started
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        early = (
+            beside.submit(
+                lever_runs,
+                model,
+                None,
+                plan_solve_s=0.0,
+                deadline=started + time_limit_s,
+                threads=threads,
+                run_lever=runs.lever,
+            )
+            if runs is not None and runs.levers_early and solver == "highs"
+            else None
+        )
+        return _solve_built(
+            problem, model, build_s, started, early, time_limit_s, threads, solver, runs
+        )
+
+
+def _solve_built(
+    problem: Problem,
+    model: lp.Model,
+    build_s: float,
+    started: float,
+    early: Future[list[SolverRun | None]] | None,
+    time_limit_s: float,
+    threads: int,
+    solver: str,
+    runs: Runs | None,
+) -> PlanResult:
+    """The plan of a built model; ``early``, the levers' re-solves when they were started
+    with it."""
     outcome = (
         run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
-        if run_model is None
-        else run_model(model, time_limit_s)
+        if runs is None
+        else runs.plan(model, time_limit_s)
     )
     if outcome.values is None and outcome.status is SolveStatus.TIME_LIMIT:
         outcome = _stand_in(model, outcome, time_limit_s)
@@ -141,16 +176,17 @@ def _solve(
             deadline=started + time_limit_s,
             threads=threads,
             run_lever=runs.lever if runs else None,
+            moved=early.result() if early is not None else None,
         )
 
     short = (outcome.shortfall or 0.0) > zero_shortfall(model)
     with ThreadPoolExecutor(max_workers=1) as beside:
         # The levers' re-solves while the plan is read back: HiGHS lets go of the
         # interpreter while it solves.
-        early = beside.submit(levers) if short and solver == "highs" else None
+        later = beside.submit(levers) if short and solver == "highs" else None
         result = report(model, outcome)
         if result.status is SolveStatus.TARGETS_UNREACHABLE and solver == "highs":
-            result.gap_levers = early.result() if early is not None else levers()
+            result.gap_levers = later.result() if later is not None else levers()
     result.solve = figures
     return result
 

@@ -222,13 +222,14 @@ def two_stages(
     started: float,
     before: tuple[int, int] = (0, 0),
     cost_basis: tuple[Any, int] | None = None,
+    cost_strategy: int = PRIMAL_SIMPLEX,
 ) -> SolverRun:
     """The shortfall stage on ``highs`` as it stands (objective ``Σ slack``), then the cost
     stage; ``before`` is the iterations already spent on the way. Both stages' bases are
     returned, to start a like model from. ``cost_basis``, the cost stage's basis of a like
-    model, starts the cost stage by the dual simplex when the shortfall is held the same
-    way (with a row, or without); else the cost stage goes on from the shortfall stage's
-    vertex by the primal simplex."""
+    model, starts the cost stage by ``cost_strategy`` (HiGHS's ``simplex_strategy``) when
+    the shortfall is held the same way (with a row, or without); else the cost stage goes
+    on from the shortfall stage's vertex by the primal simplex."""
     everything = np.arange(model.layout.count, dtype=np.int32)
     highs.run()
     first = _read(highs, model, time_limit_s)
@@ -251,7 +252,7 @@ def two_stages(
     highs.setOptionValue("solver", "simplex")
     if cost_basis is not None and cost_basis[1] == highs.getNumRow():
         highs.setBasis(cost_basis[0])
-        highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
+        highs.setOptionValue("simplex_strategy", cost_strategy)
     else:
         _primal(highs)
     highs.run()

@@ -23,6 +23,7 @@ only the target slacks, ``cost`` only money and the unfilled penalty.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +48,7 @@ class Rows:
     vals: FloatArray
     lower: FloatArray
     upper: FloatArray
-    names: list[str]
+    names: Callable[[], list[str]]  # the rows' names, made only when asked for (PuLP)
 
 
 @dataclass
@@ -398,7 +399,7 @@ def _rows(
     entries: list[tuple[IntArray, IntArray, FloatArray | float]],
     lower: FloatArray,
     upper: FloatArray,
-    names: list[str],
+    names: Callable[[], list[str]],
 ) -> Rows:
     rows = [np.asarray(r, dtype=np.int64).ravel() for r, _, _ in entries]
     cols = [np.asarray(c, dtype=np.int64).ravel() for _, c, _ in entries]
@@ -429,8 +430,12 @@ def add_stock_and_flow(layout: Layout, data: Data) -> Rows:
     first = np.arange(n, dtype=np.int64)
     later = (n + np.arange(n * (h - 1), dtype=np.int64)).reshape(n, h - 1)
     lower = np.concatenate([data.staff_in_post, np.repeat(data.starters, h - 1)])
-    names = [f"stock_{o}_{g}_1" for (o, g) in layout.units]
-    names += [f"flow_{o}_{g}_{t + 2}" for (o, g) in layout.units for t in range(h - 1)]
+
+    def names() -> list[str]:
+        return [f"stock_{o}_{g}_1" for (o, g) in layout.units] + [
+            f"flow_{o}_{g}_{t + 2}" for (o, g) in layout.units for t in range(h - 1)
+        ]
+
     return _rows(
         "stock_and_flow",
         n * h,
@@ -461,7 +466,7 @@ def add_leavers(layout: Layout, data: Data) -> Rows:
         ],
         zeros,
         zeros.copy(),
-        _unit_month_names("leavers", layout, range(h)),
+        lambda: _unit_month_names("leavers", layout, range(h)),
     )
 
 
@@ -482,7 +487,7 @@ def add_coverage(layout: Layout, data: Data) -> Rows:
         ],
         data.establishment.ravel().copy(),
         np.full(n * h, INF),
-        _unit_month_names("coverage", layout, range(h)),
+        lambda: _unit_month_names("coverage", layout, range(h)),
     )
 
 
@@ -496,11 +501,11 @@ def add_pool_capacity(layout: Layout, data: Data, pools: list[str]) -> Rows:
         [(rows[layout.route_pool], layout.sent, 1.0)],
         np.full(len(pools) * h, -INF),
         data.capacity.ravel().copy(),
-        [f"capacity_{p}_{t + 1}" for p in pools for t in range(h)],
+        lambda: [f"capacity_{p}_{t + 1}" for p in pools for t in range(h)],
     )
 
 
-def add_bank_balance(layout: Layout, balances: list[str]) -> Rows:
+def add_bank_balance(layout: Layout, balances: Callable[[], list[str]]) -> Rows:
     """``Σ_p y[p,g,d,t] - Σ_{o in d} z[o,g,t] = 0``: what the pools send to a staff group in
     a place is what its organisations receive, each month."""
     h = layout.months
@@ -515,7 +520,7 @@ def add_bank_balance(layout: Layout, balances: list[str]) -> Rows:
         ],
         zeros,
         zeros.copy(),
-        [f"balance_{b}_{t + 1}" for b in balances for t in range(h)],
+        lambda: [f"balance_{b}_{t + 1}" for b in balances() for t in range(h)],
     )
 
 
@@ -533,7 +538,7 @@ def add_agency_ceiling(layout: Layout, data: Data, alpha: float, groups: list[st
         [(rows, layout.agency, 1.0)],
         np.full(len(present) * h, -INF),
         np.repeat((1 - alpha) * baseline, h),
-        [f"agency_ceiling_{groups[g]}_{t + 1}" for g in present for t in range(h)],
+        lambda: [f"agency_ceiling_{groups[g]}_{t + 1}" for g in present for t in range(h)],
     )
 
 
@@ -555,7 +560,10 @@ def add_system_totals(layout: Layout) -> Rows:
         ],
         zeros,
         zeros.copy(),
-        [f"system_leavers_{t + 1}" for t in range(h)] + [f"system_staff_{t + 1}" for t in range(h)],
+        lambda: (
+            [f"system_leavers_{t + 1}" for t in range(h)]
+            + [f"system_staff_{t + 1}" for t in range(h)]
+        ),
     )
 
 
@@ -577,7 +585,7 @@ def add_nursing_trajectory(layout: Layout, data: Data) -> Rows:
         ],
         data.nursing_trajectory.copy(),
         np.full(h, INF),
-        [f"nursing_trajectory_{t + 1}" for t in range(h)],
+        lambda: [f"nursing_trajectory_{t + 1}" for t in range(h)],
     )
 
 
@@ -603,7 +611,7 @@ def add_turnover_trajectory(layout: Layout, data: Data) -> Rows:
         ],
         np.full(h, -INF),
         rate * data.history_staff - data.history_leavers,
-        [f"turnover_trajectory_{t + 1}" for t in range(h)],
+        lambda: [f"turnover_trajectory_{t + 1}" for t in range(h)],
     )
 
 
@@ -619,7 +627,7 @@ def add_min_fill(layout: Layout, data: Data, f: float) -> Rows:
         [(rows, layout.agency, 1.0), (rows, layout.staff, f), (bank_rows, bank_cols, 1.0)],
         (f * data.establishment).ravel(),
         np.full(n * h, INF),
-        _unit_month_names("min_fill", layout, range(h)),
+        lambda: _unit_month_names("min_fill", layout, range(h)),
     )
 
 
@@ -634,7 +642,7 @@ def add_temporary_cap(layout: Layout, data: Data, q: float) -> Rows:
         [(rows, layout.agency, 1.0), (bank_rows, bank_cols, 1.0)],
         np.full(n * h, -INF),
         (q * data.establishment).ravel(),
-        _unit_month_names("temporary_cap", layout, range(h)),
+        lambda: _unit_month_names("temporary_cap", layout, range(h)),
     )
 
 
@@ -664,7 +672,7 @@ def build(
     families = [add_stock_and_flow(layout, data), add_leavers(layout, data)]
     families.append(add_coverage(layout, data))
     families.append(add_pool_capacity(layout, data, [p.code for p in problem.pools]))
-    families.append(add_bank_balance(layout, balance_names(problem, layout)))
+    families.append(add_bank_balance(layout, lambda: balance_names(problem, layout)))
     if targets.agency_reduction is not None and "agency_ceiling" not in without:
         families.append(add_agency_ceiling(layout, data, targets.agency_reduction, groups))
     families.append(add_system_totals(layout))
@@ -706,7 +714,8 @@ def _assemble(model: Model) -> None:
     all_rows = np.concatenate(rows)
     all_cols = np.concatenate(cols)
     all_vals = np.concatenate(vals)
-    order = np.lexsort((all_rows, all_cols))
+    # Column by column, rows in order within each: one sort of a combined key.
+    order = np.argsort(all_cols * offset + all_rows, kind="stable")
     model.a_index = all_rows[order].astype(np.int32)
     model.a_value = all_vals[order]
     counts = np.bincount(all_cols, minlength=model.layout.count)
@@ -834,7 +843,7 @@ def _to_pulp(model: Model) -> None:
     row_start = np.concatenate(
         [[0], np.cumsum(np.bincount(model.a_index, minlength=model.num_rows))]
     ).tolist()
-    names = [name for family in model.families for name in family.names]
+    names = [name for family in model.families for name in family.names()]
     lower, upper = model.row_lower.tolist(), model.row_upper.tolist()
     constraints = []
     for r, name in enumerate(names):

@@ -4,6 +4,7 @@ returns plain data (``docs/model.md``, "What a plan reports")."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,12 @@ def _r(value: float) -> float:
 
 
 def periods(model: lp.Model) -> list[str]:
-    return [add_months(model.problem.start, t) for t in range(model.layout.months)]
+    return list(_periods(model.problem.start, model.layout.months))
+
+
+@functools.lru_cache(maxsize=64)
+def _periods(start: str, months: int) -> tuple[str, ...]:
+    return tuple(add_months(start, t) for t in range(months))
 
 
 def bank_received(model: lp.Model, values: FloatArray) -> FloatArray:
@@ -86,29 +92,40 @@ def read_allocations(model: lp.Model, values: FloatArray) -> list[dict[str, Any]
     else:
         hundredths = np.zeros(0, dtype=np.int64)
     keep = hundredths > 0
+    route, unit, month, hundredths = route[keep], unit[keep], month[keep], hundredths[keep]
     pools = [p.code for p in model.problem.pools]
+    # In the order of (pool, organisation, staff group, period): a unit has one route
+    # from each pool, so no two rows share all four.
+    pool = layout.route_pool[route]
+    order = np.lexsort((month, _ranks(layout.units)[unit], _ranks(pools)[pool]))
+    wte = (hundredths[order] / HUNDREDTHS).tolist()
+    costs = (hundredths[order] / HUNDREDTHS * data.route_cost[route[order]]).tolist()
     names = periods(model)
-    rows = []
-    for r, u, t, h in zip(
-        route[keep].tolist(),
-        unit[keep].tolist(),
-        month[keep].tolist(),
-        hundredths[keep].tolist(),
-        strict=True,
-    ):
-        organisation, staff_group = layout.units[u]
-        rows.append(
-            {
-                "pool": pools[int(layout.route_pool[r])],
-                "organisation": organisation,
-                "staff_group": staff_group,
-                "period": names[t],
-                "wte": h / HUNDREDTHS,
-                "cost": _r(h / HUNDREDTHS * data.route_cost[r]),
-            }
+    return [
+        {
+            "pool": pools[p],
+            "organisation": layout.units[u][0],
+            "staff_group": layout.units[u][1],
+            "period": names[t],
+            "wte": w,
+            "cost": _r(c),
+        }
+        for p, u, t, w, c in zip(
+            pool[order].tolist(),
+            unit[order].tolist(),
+            month[order].tolist(),
+            wte,
+            costs,
+            strict=True,
         )
-    rows.sort(key=lambda a: (a["pool"], a["organisation"], a["staff_group"], a["period"]))
-    return rows
+    ]
+
+
+def _ranks(keys: list[Any]) -> lp.IntArray:
+    """Each key's place in the keys sorted."""
+    ranks = np.empty(len(keys), dtype=np.int64)
+    ranks[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+    return ranks
 
 
 def read_projections(model: lp.Model, values: FloatArray) -> list[dict[str, Any]]:
@@ -133,12 +150,20 @@ def read_projections(model: lp.Model, values: FloatArray) -> list[dict[str, Any]
     }
     fill_rate = np.where(gap > ZERO_WTE, fill, np.nan).tolist()
     names = periods(model)
+    staff_in_post, banks, agencies, unfilleds, leaving = (
+        figures[key]
+        for key in ("staff_in_post_wte", "bank_wte", "agency_wte", "unfilled_wte", "leavers_wte")
+    )
     return [
         {
             "organisation": organisation,
             "staff_group": group,
             "period": names[t],
-            **{key: figures[key][u][t] for key in figures},
+            "staff_in_post_wte": staff_in_post[u][t],
+            "bank_wte": banks[u][t],
+            "agency_wte": agencies[u][t],
+            "unfilled_wte": unfilleds[u][t],
+            "leavers_wte": leaving[u][t],
             "fill_rate": None if math.isnan(fill_rate[u][t]) else fill_rate[u][t],
         }
         for u, (organisation, group) in enumerate(layout.units)

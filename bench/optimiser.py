@@ -198,7 +198,7 @@ def reference_plan(
     started = time.perf_counter()
 
     def nothing() -> None:
-        run_highs(build(problem, pool_capacity_zero=True), time_limit_s=time_limit_s, threads=1)
+        run_highs(build(problem, without_bank=True), time_limit_s=time_limit_s, threads=1)
 
     with ThreadPoolExecutor(max_workers=1) as beside:
         baseline = beside.submit(nothing)

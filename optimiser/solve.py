@@ -360,7 +360,7 @@ def do_nothing_cost(
 ) -> Cost | None:
     """The cost of the same system with no bank (every pool at zero capacity), solved
     in the same two stages."""
-    model = lp.build(problem, pool_capacity_zero=True)
+    model = lp.build(problem, without_bank=True)
     outcome = (
         run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
         if run_model is None

@@ -68,6 +68,8 @@ class _Lp:
 def solve(problem: Problem, *, no_bank: bool = False) -> Lexicographic:
     """The lexicographic optimum of ``problem`` by two ``scipy.optimize.linprog`` solves."""
     model = _build(problem, no_bank=no_bank)
+    if not model.cost:  # no unit: nothing to plan, nothing short and nothing spent
+        return Lexicographic(0.0, 0.0, {})
     first = model.solve(model.slack, [])
     if first.status == 2:
         return Lexicographic(math.inf, math.inf, {})

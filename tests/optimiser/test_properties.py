@@ -140,7 +140,7 @@ def test_a_plan_is_never_worse_than_doing_nothing(problem: Problem) -> None:
     """Lexicographically: no more shortfall than with no bank, and no more cost when the
     shortfall is the same. The do-nothing plan is the independent one with no bank."""
     plan = run_highs(lp.build(problem), time_limit_s=30, threads=1)
-    nothing = run_highs(lp.build(problem, pool_capacity_zero=True), time_limit_s=30, threads=1)
+    nothing = run_highs(lp.build(problem, without_bank=True), time_limit_s=30, threads=1)
     if nothing.objective is None:
         return  # no plan without the bank (a minimum fill): nothing to compare with
     assert plan.shortfall is not None

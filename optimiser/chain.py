@@ -176,9 +176,12 @@ class Chain:
                 do_nothing=self.do_nothing.run,
                 lever=self._lever,
                 # The last point's levers were re-solved: this one's likely will be, and
-                # when each goes on from its own last state it need not wait for the plan.
-                levers_early=self.short
-                and all(lever in self.levers for _v, lever, *_ in resolved_levers(problem)),
+                # those that go on from their own last state need not wait for the plan.
+                levers_early=frozenset(
+                    lever
+                    for _v, lever, *_ in resolved_levers(problem)
+                    if self.short and lever in self.levers
+                ),
             ),
         )
         self.short = result.status is SolveStatus.TARGETS_UNREACHABLE

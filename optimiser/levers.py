@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -45,24 +45,28 @@ def gap_levers(
     deadline: float,
     threads: int,
     run_lever: LeverRun | None = None,
-    moved: list[SolverRun | None] | None = None,
+    moved: dict[str, SolverRun | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The levers, biggest first; a lever whose re-solve does not finish by ``deadline``
-    (a ``time.perf_counter()`` value) is left out. ``moved``: the re-solves already made
-    (``lever_runs``), else they are made here from the plan's basis."""
+    (a ``time.perf_counter()`` value) is left out. ``moved``: re-solves already made
+    (``lever_runs``); the others are made here, from the plan's basis."""
     assert outcome.shortfall is not None
     levers = _pool_levers(model, outcome.shortfall_duals)
     resolved = resolved_levers(model.problem)
-    if moved is None:
-        moved = lever_runs(
+    moved = dict(moved or {})
+    missing = [subject for _v, subject, *_ in resolved if subject not in moved]
+    if missing:
+        moved |= lever_runs(
             model,
             outcome.basis,
             plan_solve_s=outcome.solve_s,
             deadline=deadline,
             threads=threads,
             run_lever=run_lever,
+            subjects=missing,
         )
-    for (_variant, subject, description, step), lever in zip(resolved, moved, strict=True):
+    for _variant, subject, description, step in resolved:
+        lever = moved[subject]
         if lever is None or lever.status is not SolveStatus.OPTIMAL or lever.shortfall is None:
             continue
         closed = max(0.0, outcome.shortfall - lever.shortfall)
@@ -87,10 +91,11 @@ def lever_runs(
     deadline: float,
     threads: int,
     run_lever: LeverRun | None = None,
-) -> list[SolverRun | None]:
-    """The shortfall stage of each of ``resolved_levers``, in their order, from ``basis``
-    (the plan's; None for a chain's levers started before the plan is solved); None for a
-    lever not begun by ``deadline``."""
+    subjects: Collection[str] | None = None,
+) -> dict[str, SolverRun | None]:
+    """The shortfall stage of each of ``resolved_levers`` (those of ``subjects`` only,
+    when given), by lever, from ``basis`` (the plan's; None for a chain's levers started
+    before the plan is solved); None for a lever not begun by ``deadline``."""
 
     def move(lever: tuple[Problem, str, str, str]) -> SolverRun | None:
         variant, subject, _description, _step = lever
@@ -107,9 +112,14 @@ def lever_runs(
             run_lever=run_lever,
         )
 
+    chosen = [
+        lever
+        for lever in resolved_levers(model.problem)
+        if subjects is None or lever[1] in subjects
+    ]
     # HiGHS lets go of the interpreter while it solves: the levers share the cores.
     with ThreadPoolExecutor(max_workers=LEVER_THREADS) as pool:
-        return list(pool.map(move, resolved_levers(model.problem)))
+        return {lever[1]: run for lever, run in zip(chosen, pool.map(move, chosen), strict=True)}
 
 
 def _resolve(

@@ -40,10 +40,10 @@ class Runs:
     plan: ModelRun
     do_nothing: ModelRun
     lever: LeverRun
-    # Whether to start the levers' re-solves with the plan's, before knowing whether a
-    # target is out of reach: a chain whose last point's was, and whose levers go on from
-    # their own last state rather than the plan's basis.
-    levers_early: bool = False
+    # The levers whose re-solves start with the plan's, before knowing whether a target is
+    # out of reach: in a chain whose last point's was, those that go on from their own
+    # last state rather than the plan's basis.
+    levers_early: frozenset[str] = frozenset()
 
 
 def solve(
@@ -113,6 +113,7 @@ def _solve(
                 deadline=started + time_limit_s,
                 threads=threads,
                 run_lever=runs.lever,
+                subjects=runs.levers_early,
             )
             if runs is not None and runs.levers_early and solver == "highs"
             else None
@@ -127,7 +128,7 @@ def _solve_built(
     model: lp.Model,
     build_s: float,
     started: float,
-    early: Future[list[SolverRun | None]] | None,
+    early: Future[dict[str, SolverRun | None]] | None,
     time_limit_s: float,
     threads: int,
     solver: str,

@@ -85,35 +85,44 @@ def test_every_warm_point_of_a_sweep_is_its_cold_solve() -> None:
 def test_levers_start_with_the_plan_after_a_point_out_of_reach(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """After a point whose targets were out of reach, the levers' re-solves start with
-    the plan's (from their own last state, before the plan's basis is known), and give
-    the cold solve's levers; when the point turns out reachable after all, they are
-    dropped."""
+    """After a point whose targets were out of reach, the levers' re-solves that can go
+    on from their own last state start with the plan's (before its basis is known); a
+    lever new to the chain waits for the plan's basis. All give the cold solve's levers;
+    when the point turns out reachable after all, they are dropped."""
     # The module, which the package's ``solve`` function hides.
     solve_module = importlib.import_module("optimiser.solve")
-    early: list[bool] = []
+    early: list[frozenset[str]] = []
     lever_runs = solve_module.lever_runs
 
     def spy(*args: Any, **kwargs: Any) -> Any:
-        early.append(True)
+        early.append(frozenset(kwargs["subjects"]))
         return lever_runs(*args, **kwargs)
 
     monkeypatch.setattr(solve_module, "lever_runs", spy)
     base = demo_like()
     chain = Chain()
-    points = [(0.12, 0.1), (0.12, 0.2), (0.02, 0.0), (0.02, 0.1)]
-    for position, (growth, reduction) in enumerate(points):
+    both = frozenset({"pipeline", "target_month"})
+    points = [
+        # (growth, agency reduction, levers started early)
+        (0.12, 0.0, None),  # the chain's first point: the levers start from its basis
+        (0.12, 0.1, both),  # the agency ceiling's lever is new (there was no ceiling)
+        (0.12, 0.2, both | {"agency_ceiling"}),
+        (0.02, 0.0, both),  # reachable: the levers started are dropped
+        (0.02, 0.1, None),  # after a reachable point, none starts early
+    ]
+    for position, (growth, reduction, started) in enumerate(points):
         problem = scenario(base, agency_reduction=reduction, nursing_capacity_growth=growth)
         early.clear()
         warm = chain.solve(problem)
-        # Started early at the points after one out of reach (the first point's levers
-        # start from the plan's basis, there being no last state to go on from).
-        assert early == ([True] if position in (1, 2) else []), position
+        assert early == ([started] if started else []), position
         cold = solve(problem)
         assert_same_plan(warm, cold)
-        expected = SolveStatus.OPTIMAL if position == 2 else SolveStatus.TARGETS_UNREACHABLE
+        expected = SolveStatus.OPTIMAL if position == 3 else SolveStatus.TARGETS_UNREACHABLE
         assert warm.status is expected
-        assert bool(warm.gap_levers) == (position != 2)
+        assert bool(warm.gap_levers) == (position != 3)
+        assert {lever["lever"] for lever in warm.gap_levers} >= (
+            set() if position == 3 else {"pipeline", "target_month"}
+        )
 
 
 def test_a_point_of_another_shape_is_solved_cold_and_starts_the_chain_afresh() -> None:

@@ -9,7 +9,8 @@ point's bounds and costs, sets the last point's shortfall-stage basis and runs t
 two stages as ``optimiser.solver`` (``two_stages``). Each gap lever of an unreachable
 point is chained likewise (its shortfall stage alone), the first time from the point's own
 basis, as a cold solve's levers start; after a point out of reach, the levers start with
-the plan rather than after it (``Runs.levers_early``).
+the plan rather than after it (``Runs.levers_early``), a lever new to the chain from the
+last point's plan.
 
 A point whose model has another shape, or whose warm solve does not end optimal, is
 solved cold (``highs_stages``, as ``optimiser.solve.solve`` does), and the chain starts
@@ -167,6 +168,21 @@ class Chain:
         self.restart()
 
     def solve(self, problem: Problem, *, time_limit_s: float = 60.0) -> PlanResult:
+        # The last point's plan, which a lever new to the chain starts from when it starts
+        # before this point's plan has a basis.
+        last_plan = (self.plan.model, self.plan.basis)
+
+        def lever(subject: str, model: lp.Model, limit_s: float, basis: Any) -> SolverRun:
+            warm = self.levers.setdefault(subject, WarmModel(threads=self.threads))
+            if (
+                basis is None
+                and not warm.fits(model)
+                and last_plan[0] is not None
+                and same_shape(last_plan[0], model)
+            ):
+                basis = last_plan[1]
+            return warm.run(model, limit_s, stages=1, basis=basis)
+
         result = solve_cold(
             problem,
             time_limit_s=time_limit_s,
@@ -174,24 +190,17 @@ class Chain:
             runs=Runs(
                 plan=self.plan.run,
                 do_nothing=self.do_nothing.run,
-                lever=self._lever,
+                lever=lever,
                 # The last point's levers were re-solved: this one's likely will be, and
-                # those that go on from their own last state need not wait for the plan.
+                # they need not wait for the plan's basis: each goes on from its own last
+                # state, or a lever new to the chain from the last point's plan.
                 levers_early=frozenset(
-                    lever
-                    for _v, lever, *_ in resolved_levers(problem)
-                    if self.short and lever in self.levers
+                    subject for _v, subject, *_ in resolved_levers(problem) if self.short
                 ),
             ),
         )
         self.short = result.status is SolveStatus.TARGETS_UNREACHABLE
         return result
-
-    def _lever(self, lever: str, model: lp.Model, time_limit_s: float, basis: Any) -> SolverRun:
-        """A gap lever's shortfall stage, from the same lever's at the last point (its cold
-        start from the point's own basis, ``basis``)."""
-        warm = self.levers.setdefault(lever, WarmModel(threads=self.threads))
-        return warm.run(model, time_limit_s, stages=1, basis=basis)
 
     @property
     def warm(self) -> bool:

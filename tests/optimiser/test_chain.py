@@ -85,10 +85,10 @@ def test_every_warm_point_of_a_sweep_is_its_cold_solve() -> None:
 def test_levers_start_with_the_plan_after_a_point_out_of_reach(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """After a point whose targets were out of reach, the levers' re-solves that can go
-    on from their own last state start with the plan's (before its basis is known); a
-    lever new to the chain waits for the plan's basis. All give the cold solve's levers;
-    when the point turns out reachable after all, they are dropped."""
+    """After a point whose targets were out of reach, the levers' re-solves start with the
+    plan's (before its basis is known), each from its own last state, or a lever new to
+    the chain from the last point's plan. All give the cold solve's levers; when the
+    point turns out reachable after all, they are dropped."""
     # The module, which the package's ``solve`` function hides.
     solve_module = importlib.import_module("optimiser.solve")
     early: list[frozenset[str]] = []
@@ -105,7 +105,9 @@ def test_levers_start_with_the_plan_after_a_point_out_of_reach(
     points = [
         # (growth, agency reduction, levers started early)
         (0.12, 0.0, None),  # the chain's first point: the levers start from its basis
-        (0.12, 0.1, both),  # the agency ceiling's lever is new (there was no ceiling)
+        # The agency ceiling's lever is new (there was no ceiling), and starts from the
+        # last point's plan.
+        (0.12, 0.1, both | {"agency_ceiling"}),
         (0.12, 0.2, both | {"agency_ceiling"}),
         (0.02, 0.0, both),  # reachable: the levers started are dropped
         (0.02, 0.1, None),  # after a reachable point, none starts early

@@ -119,13 +119,22 @@ def _solve(
             else None
         )
         return _solve_built(
-            problem, model, build_s, started, early, time_limit_s, threads, solver, runs
+            problem,
+            model,
+            build_s=build_s,
+            started=started,
+            early=early,
+            time_limit_s=time_limit_s,
+            threads=threads,
+            solver=solver,
+            runs=runs,
         )
 
 
 def _solve_built(
     problem: Problem,
     model: lp.Model,
+    *,
     build_s: float,
     started: float,
     early: Future[dict[str, SolverRun | None]] | None,

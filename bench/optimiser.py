@@ -54,7 +54,7 @@ from optimiser.levers import gap_levers  # noqa: E402
 from optimiser.model import build  # noqa: E402
 from optimiser.problem import Problem  # noqa: E402
 from optimiser.result import SolveStatus  # noqa: E402
-from optimiser.solve import report, solve  # noqa: E402
+from optimiser.solve import PLAN_STAGES, report, solve  # noqa: E402
 from optimiser.solver import run_highs, zero_shortfall  # noqa: E402
 
 SCALES = {
@@ -181,7 +181,7 @@ def plan_alone(
     started = time.perf_counter()
     model = build(problem)
     build_s = time.perf_counter() - started
-    outcome = run_highs(model, time_limit_s=time_limit_s, threads=1)
+    outcome = run_highs(model, time_limit_s=time_limit_s, threads=1, stages=PLAN_STAGES)
     status = outcome.status.value
     if ours and outcome.values is not None:
         status = report(model, outcome).status.value
@@ -204,7 +204,7 @@ def reference_plan(
         baseline = beside.submit(nothing)
         model = build(problem)
         build_s = time.perf_counter() - started
-        outcome = run_highs(model, time_limit_s=time_limit_s, threads=1)
+        outcome = run_highs(model, time_limit_s=time_limit_s, threads=1, stages=PLAN_STAGES)
         solves = 2
         status = outcome.status
         if status is SolveStatus.OPTIMAL and (outcome.shortfall or 0.0) > zero_shortfall(model):

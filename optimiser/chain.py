@@ -19,6 +19,7 @@ afresh from it. ``Chain.solve`` returns what ``optimiser.solve.solve`` returns.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from optimiser import model as lp
 from optimiser.levers import resolved_levers
 from optimiser.problem import Problem
 from optimiser.result import PlanResult, SolveStatus
-from optimiser.solve import Runs
+from optimiser.solve import PLAN_STAGES, Runs
 from optimiser.solve import solve as solve_cold
 from optimiser.solver import (
     DUAL_SIMPLEX,
@@ -188,7 +189,7 @@ class Chain:
             time_limit_s=time_limit_s,
             threads=self.threads,
             runs=Runs(
-                plan=self.plan.run,
+                plan=functools.partial(self.plan.run, stages=PLAN_STAGES),
                 do_nothing=self.do_nothing.run,
                 lever=lever,
                 # The last point's levers were re-solved: this one's likely will be, and

@@ -27,6 +27,11 @@ from optimiser.solver import SolverRun, run, zero_shortfall
 from optimiser.solver import run_highs as run_highs
 
 FloatArray = lp.FloatArray
+# The plan's stages: the least shortfall, the least cost with it, and among the plans of
+# both, one chosen by a fixed preference (``optimiser.solver.tie_break_cost``), so that a
+# problem always gives the same allocation however it was solved (cold, or along a chain).
+# The do-nothing plan and the levers report no allocation and stop at two stages and one.
+PLAN_STAGES = 3
 # How a built model is solved in the two stages, given the time limit: ``run`` unless a
 # chain of like problems (``optimiser.chain``) passes its own, which goes on from the last.
 ModelRun = Callable[[lp.Model, float], SolverRun]
@@ -146,7 +151,7 @@ def _solve_built(
     """The plan of a built model; ``early``, the levers' re-solves when they were started
     with it."""
     outcome = (
-        run(model, solver=solver, time_limit_s=time_limit_s, threads=threads)
+        run(model, solver=solver, time_limit_s=time_limit_s, threads=threads, stages=PLAN_STAGES)
         if runs is None
         else runs.plan(model, time_limit_s)
     )

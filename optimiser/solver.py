@@ -53,6 +53,14 @@ METHODS = ("simplex", "ipm", "hipo")
 WARM_START_WEIGHT = 100.0
 PRIMAL_SIMPLEX = 4  # HiGHS's simplex_strategy for the primal simplex
 DUAL_SIMPLEX = 1  # HiGHS's simplex_strategy for the dual simplex
+# The tie-break stage (``stages=3``, on models the simplex solves: below
+# ``INTERIOR_POINT_FROM``) keeps to the cost stage's optimal face: the columns whose
+# reduced cost, and the rows whose price, is above this (GBP per WTE-month) are held
+# where they are. Smaller, solver noise in the prices let a column or two move and the
+# face differ between two solves of one problem (1 of 165 points on the demo's sweeps at
+# 1e-4 and 1e-5); at 1e-3 none did, and the cost stayed the least to 1e-12.
+FACE_TOLERANCE = 1e-3
+TIE_BREAK_SEED = 20261206
 
 
 @dataclass(kw_only=True)
@@ -225,8 +233,9 @@ def two_stages(
     cost_strategy: int = PRIMAL_SIMPLEX,
 ) -> SolverRun:
     """The shortfall stage on ``highs`` as it stands (objective ``Σ slack``), then the cost
-    stage; ``before`` is the iterations already spent on the way. Both stages' bases are
-    returned, to start a like model from. ``cost_basis``, the cost stage's basis of a like
+    stage, then with ``stages=3`` the tie-break stage (``_break_ties``); ``before`` is the
+    iterations already spent on the way. The first two stages' bases are returned, to
+    start a like model from. ``cost_basis``, the cost stage's basis of a like
     model, starts the cost stage by ``cost_strategy`` (HiGHS's ``simplex_strategy``) when
     the shortfall is held the same way (with a row, or without); else the cost stage goes
     on from the shortfall stage's vertex by the primal simplex."""
@@ -272,7 +281,63 @@ def two_stages(
         second.status = SolveStatus.TIME_LIMIT
         second.values = first.values
         second.objective = float(model.cost @ first.values) if first.values is not None else None
+    elif (
+        stages >= 3
+        and second.status is SolveStatus.OPTIMAL
+        and model.layout.count < INTERIOR_POINT_FROM
+    ):
+        _break_ties(highs, model, second, time_limit_s)
+        second.solve_s = time.perf_counter() - started
     return second
+
+
+def tie_break_cost(model: lp.Model) -> FloatArray:
+    """The tie-break stage's objective: a fixed pseudo-random weight between 1 and 2 on
+    each column of bank sent and received and of agency, none elsewhere. Random, because
+    weights in a pattern can cancel round the cycles in which tied plans differ (weights
+    rising by a fixed step along the columns did, on the demo's sweeps)."""
+    layout = model.layout
+    columns = np.concatenate([layout.sent.ravel(), layout.bank.ravel(), layout.agency.ravel()])
+    weights = np.zeros(layout.count)
+    weights[columns] = np.random.default_rng(TIE_BREAK_SEED).uniform(1.0, 2.0, len(columns))
+    return weights
+
+
+def _break_ties(highs: Any, model: lp.Model, plan: SolverRun, time_limit_s: float) -> None:
+    """The tie-break stage, on ``plan`` (the cost stage's, optimal): among the plans of
+    least shortfall and least cost, the least of ``tie_break_cost``. The cost stage has
+    many optima (two organisations of a place and group can swap bank for agency at no
+    cost, and so can groups round a cycle of pools and places), and a simplex started
+    elsewhere ends at another; this stage's optimum is one plan, whatever the start.
+    The optimal face is kept by complementary slackness rather than by a row holding the
+    cost (a dense row that HiGHS could not always solve with): every column with a
+    reduced cost stays at its bound, every row with a price at its activity. The plan's
+    prices stay the cost stage's. When the stage does not end optimal, the cost stage's
+    plan stands."""
+    assert plan.values is not None
+    solution = highs.getSolution()
+    lp_now = highs.getLp()
+    col_lower, col_upper = np.asarray(lp_now.col_lower_), np.asarray(lp_now.col_upper_)
+    row_lower, row_upper = np.asarray(lp_now.row_lower_), np.asarray(lp_now.row_upper_)
+    # The cost stage's optimal face: every column with a reduced cost held where it is,
+    # every row with a price held at its activity.
+    cols = np.flatnonzero(np.abs(np.asarray(solution.col_dual)) > FACE_TOLERANCE).astype(np.int32)
+    rows = np.flatnonzero(np.abs(np.asarray(solution.row_dual)) > FACE_TOLERANCE).astype(np.int32)
+    x = np.asarray(solution.col_value)[cols]
+    activity = np.asarray(solution.row_value)[rows]
+    highs.changeColsBounds(len(cols), cols, x, x)
+    highs.changeRowsBounds(len(rows), rows, activity, activity)
+    everything = np.arange(model.layout.count, dtype=np.int32)
+    highs.changeColsCost(model.layout.count, everything, tie_break_cost(model))
+    _primal(highs)
+    highs.run()
+    third = _read(highs, model, time_limit_s)
+    highs.changeColsBounds(len(cols), cols, col_lower[cols], col_upper[cols])
+    highs.changeRowsBounds(len(rows), rows, row_lower[rows], row_upper[rows])
+    plan.iterations = (plan.iterations[0] + third.iterations[0], plan.iterations[1])
+    if third.status is SolveStatus.OPTIMAL and third.values is not None:
+        plan.values = third.values
+    plan.objective = float(model.cost @ plan.values)
 
 
 def _primal(highs: Any) -> None:

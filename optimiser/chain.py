@@ -6,11 +6,11 @@ A ``Chain`` solves such points in turn on one HiGHS object per model (the plan's
 do-nothing plan's), changed in place rather than built again: it undoes what the last
 point's cost stage changed (the slacks' bounds, the added shortfall row), applies the new
 point's bounds and costs, sets the last point's shortfall-stage basis and runs the same
-two stages as ``optimiser.solver`` (``two_stages``). Each gap lever of an unreachable
-point is chained likewise (its shortfall stage alone), the first time from the point's own
-basis, as a cold solve's levers start; after a point out of reach, the levers start with
-the plan rather than after it (``Runs.levers_early``), a lever new to the chain from the
-last point's plan.
+stages as ``optimiser.solver`` (``two_stages``, with the plan's tie-break stage). Each gap
+lever of an unreachable point is chained likewise (its shortfall stage alone), the first
+time from the point's own basis, as a cold solve's levers start; after a point out of
+reach, the levers start with the plan rather than after it (``Runs.levers_early``), a
+lever new to the chain from the last point's plan.
 
 A point whose model has another shape, or whose warm solve does not end optimal, is
 solved cold (``highs_stages``, as ``optimiser.solve.solve`` does), and the chain starts
@@ -195,8 +195,10 @@ class Chain:
                 # The last point's levers were re-solved: this one's likely will be, and
                 # they need not wait for the plan's basis: each goes on from its own last
                 # state, or a lever new to the chain from the last point's plan.
-                levers_early=frozenset(
-                    subject for _v, subject, *_ in resolved_levers(problem) if self.short
+                levers_early=(
+                    frozenset(subject for _v, subject, *_ in resolved_levers(problem))
+                    if self.short
+                    else frozenset()
                 ),
             ),
         )

@@ -1,4 +1,4 @@
-"""Solve a problem: build, solve in two stages (``optimiser.solver``), read it back.
+"""Solve a problem: build, solve in stages (``optimiser.solver``), read it back.
 
 ``solve`` also solves the do-nothing plan (every pool at zero capacity, the same two
 stages) beside the plan, and, when no plan is possible, finds the constraint family to
@@ -32,7 +32,7 @@ FloatArray = lp.FloatArray
 # problem always gives the same allocation however it was solved (cold, or along a chain).
 # The do-nothing plan and the levers report no allocation and stop at two stages and one.
 PLAN_STAGES = 3
-# How a built model is solved in the two stages, given the time limit: ``run`` unless a
+# How a built model is solved in its stages, given the time limit: ``run`` unless a
 # chain of like problems (``optimiser.chain``) passes its own, which goes on from the last.
 ModelRun = Callable[[lp.Model, float], SolverRun]
 
@@ -46,8 +46,8 @@ class Runs:
     do_nothing: ModelRun
     lever: LeverRun
     # The levers whose re-solves start with the plan's, before knowing whether a target is
-    # out of reach: in a chain whose last point's was, those that go on from their own
-    # last state rather than the plan's basis.
+    # out of reach (and so without the plan's basis): in a chain, after a point whose
+    # targets were.
     levers_early: frozenset[str] = frozenset()
 
 

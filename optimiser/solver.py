@@ -1,4 +1,5 @@
-"""The solver bridge: a built model to HiGHS (or CBC) and back, in two stages.
+"""The solver bridge: a built model to HiGHS (or CBC) and back, in two stages (and for a
+plan on HiGHS a third, ``_break_ties``).
 
 The plan is the lexicographic optimum of ``docs/model.md``: first the least total target
 shortfall ``Σ_t (sN[t] + sT[t])`` (the *shortfall stage*), then the least cost among

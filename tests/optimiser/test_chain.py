@@ -215,3 +215,41 @@ def test_the_tie_break_stage_keeps_the_least_cost_and_ends_at_one_plan() -> None
     assert three.values is not None
     bank = models[1].layout.bank
     assert np.abs(moved.values[bank] - three.values[bank]).max() < 1e-4
+
+
+def test_the_weighted_cost_stage_is_the_tie_break_plan_when_its_check_takes_no_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cost stage minimises the cost with a thousandth of the tie-break weights; when
+    the cost alone, from its vertex, takes no step, that vertex is the tie-break plan.
+    Forcing the tie-break stage to run all the same ends at the same plan, at the same
+    cost."""
+    solver = importlib.import_module("optimiser.solver")
+    model = lp.build(scenario(demo_like(), agency_reduction=0.2))
+    stages_run: list[str] = []
+    break_ties = solver._break_ties
+
+    def spy(*args: Any) -> None:
+        stages_run.append("tie-break")
+        break_ties(*args)
+
+    monkeypatch.setattr(solver, "_break_ties", spy)
+    checked = solver.run_highs(model, time_limit_s=60, threads=1, stages=3)
+    assert stages_run == []  # the check took no step: no tie-break stage
+
+    check_cost = solver._check_cost
+    monkeypatch.setattr(solver, "_check_cost", lambda *a: (check_cost(*a)[0], False))
+    forced = solver.run_highs(model, time_limit_s=60, threads=1, stages=3)
+    assert stages_run == ["tie-break"]
+    two = solver.run_highs(model, time_limit_s=60, threads=1, stages=2)
+    assert checked.values is not None
+    assert forced.values is not None
+    assert two.objective is not None
+    assert checked.objective == pytest.approx(two.objective, rel=1e-10)
+    assert forced.objective == pytest.approx(two.objective, rel=1e-10)
+    layout = model.layout
+    for columns in (layout.bank, layout.sent, layout.agency):
+        assert np.abs(checked.values[columns] - forced.values[columns]).max() < 1e-6
+    weights = solver.tie_break_cost(model)
+    # The tie-break plan has less weight than the cost stage's own vertex, or the same.
+    assert weights @ checked.values <= weights @ two.values + 1e-6

@@ -221,7 +221,7 @@ def test_the_weighted_cost_stage_is_the_tie_break_plan_when_its_check_takes_no_s
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The cost stage minimises the cost with a thousandth of the tie-break weights; when
-    the cost alone, from its vertex, takes no step, that vertex is the tie-break plan.
+    its vertex is of least cost (the cost alone finds none less), it is the tie-break plan.
     Forcing the tie-break stage to run all the same ends at the same plan, at the same
     cost."""
     solver = importlib.import_module("optimiser.solver")
@@ -235,7 +235,7 @@ def test_the_weighted_cost_stage_is_the_tie_break_plan_when_its_check_takes_no_s
 
     monkeypatch.setattr(solver, "_break_ties", spy)
     checked = solver.run_highs(model, time_limit_s=60, threads=1, stages=3)
-    assert stages_run == []  # the check took no step: no tie-break stage
+    assert stages_run == []  # the weighted vertex was of least cost: no tie-break stage
 
     check_cost = solver._check_cost
     monkeypatch.setattr(solver, "_check_cost", lambda *a: (check_cost(*a)[0], False))
@@ -253,3 +253,27 @@ def test_the_weighted_cost_stage_is_the_tie_break_plan_when_its_check_takes_no_s
     weights = solver.tie_break_cost(model)
     # The tie-break plan has less weight than the cost stage's own vertex, or the same.
     assert weights @ checked.values <= weights @ two.values + 1e-6
+
+
+def test_a_weighted_vertex_dearer_than_the_least_cost_goes_to_the_tie_break_stage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With tie-break weights worth more than the costs, the weighted cost stage ends on a
+    dearer plan: the check finds the least cost, rejects that vertex, and the tie-break
+    stage keeps the least cost."""
+    solver = importlib.import_module("optimiser.solver")
+    model = lp.build(scenario(demo_like(), agency_reduction=0.2))
+    two = solver.run_highs(model, time_limit_s=60, threads=1, stages=2)
+    stages_run: list[str] = []
+    break_ties = solver._break_ties
+
+    def spy(*args: Any) -> None:
+        stages_run.append("tie-break")
+        break_ties(*args)
+
+    monkeypatch.setattr(solver, "_break_ties", spy)
+    monkeypatch.setattr(solver, "TIE_BREAK_WEIGHT", 1e4)
+    three = solver.run_highs(model, time_limit_s=60, threads=1, stages=3)
+    assert stages_run == ["tie-break"]
+    assert two.objective is not None
+    assert three.objective == pytest.approx(two.objective, rel=1e-9)

@@ -241,14 +241,16 @@ def two_stages(
     before: tuple[int, int] = (0, 0),
     cost_basis: tuple[Any, int] | None = None,
     cost_strategy: int = PRIMAL_SIMPLEX,
+    cost_basis_if_still: bool = False,
 ) -> SolverRun:
     """The shortfall stage on ``highs`` as it stands (objective ``Σ slack``), then the cost
     stage, then with ``stages=3`` the tie-break stage (``_break_ties``); ``before`` is the
     iterations already spent on the way. The first two stages' bases are returned, to
     start a like model from. ``cost_basis``, the cost stage's basis of a like
     model, starts the cost stage by ``cost_strategy`` (HiGHS's ``simplex_strategy``) when
-    the shortfall is held the same way (with a row, or without); else the cost stage goes
-    on from the shortfall stage's vertex by the primal simplex."""
+    the shortfall is held the same way (with a row, or without), and with
+    ``cost_basis_if_still`` only when the shortfall stage took no step; else the cost
+    stage goes on from the shortfall stage's vertex by the primal simplex."""
     everything = np.arange(model.layout.count, dtype=np.int32)
     highs.run()
     # The shortfall stage's values stand in when the cost stage finds none; its duals are
@@ -275,7 +277,12 @@ def two_stages(
     # leaves the feasible set no interior): it is the simplex's, from the shortfall
     # stage's vertex.
     highs.setOptionValue("solver", "simplex")
-    if cost_basis is not None and cost_basis[1] == highs.getNumRow():
+    moved = first.iterations[0] > before[0]  # whether the shortfall stage took a step
+    if (
+        cost_basis is not None
+        and cost_basis[1] == highs.getNumRow()
+        and not (moved and cost_basis_if_still)
+    ):
         highs.setBasis(cost_basis[0])
         highs.setOptionValue("simplex_strategy", cost_strategy)
     else:

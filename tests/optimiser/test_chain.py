@@ -217,6 +217,20 @@ def test_the_tie_break_stage_keeps_the_least_cost_and_ends_at_one_plan() -> None
     assert np.abs(moved.values[bank] - three.values[bank]).max() < 1e-4
 
 
+def tie_break_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A list that gains an entry each time the tie-break stage runs."""
+    solver = importlib.import_module("optimiser.solver")
+    stages_run: list[str] = []
+    break_ties = solver._break_ties
+
+    def spy(*args: Any) -> None:
+        stages_run.append("tie-break")
+        break_ties(*args)
+
+    monkeypatch.setattr(solver, "_break_ties", spy)
+    return stages_run
+
+
 def test_the_weighted_cost_stage_is_the_tie_break_plan_when_its_check_takes_no_step(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -226,14 +240,7 @@ def test_the_weighted_cost_stage_is_the_tie_break_plan_when_its_check_takes_no_s
     cost."""
     solver = importlib.import_module("optimiser.solver")
     model = lp.build(scenario(demo_like(), agency_reduction=0.2))
-    stages_run: list[str] = []
-    break_ties = solver._break_ties
-
-    def spy(*args: Any) -> None:
-        stages_run.append("tie-break")
-        break_ties(*args)
-
-    monkeypatch.setattr(solver, "_break_ties", spy)
+    stages_run = tie_break_runs(monkeypatch)
     checked = solver.run_highs(model, time_limit_s=60, threads=1, stages=3)
     assert stages_run == []  # the weighted vertex was of least cost: no tie-break stage
 
@@ -264,14 +271,7 @@ def test_a_weighted_vertex_dearer_than_the_least_cost_goes_to_the_tie_break_stag
     solver = importlib.import_module("optimiser.solver")
     model = lp.build(scenario(demo_like(), agency_reduction=0.2))
     two = solver.run_highs(model, time_limit_s=60, threads=1, stages=2)
-    stages_run: list[str] = []
-    break_ties = solver._break_ties
-
-    def spy(*args: Any) -> None:
-        stages_run.append("tie-break")
-        break_ties(*args)
-
-    monkeypatch.setattr(solver, "_break_ties", spy)
+    stages_run = tie_break_runs(monkeypatch)
     monkeypatch.setattr(solver, "TIE_BREAK_WEIGHT", 1e4)
     three = solver.run_highs(model, time_limit_s=60, threads=1, stages=3)
     assert stages_run == ["tie-break"]

@@ -58,7 +58,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from optimiser.examples import generate
 from optimiser.model import Model, build
-from optimiser.solver import run_highs, zero_shortfall
+from optimiser.solver import run_highs, shortfall_ceiling, zero_shortfall
 
 SEED = 20261123
 JOINING = ("agency_ceiling", "system_totals", "nursing_trajectory", "turnover_trajectory")
@@ -95,6 +95,13 @@ def quiet_highs() -> Any:
     return highs
 
 
+def constraint_matrix(model: Model) -> sparse.csc_matrix:
+    """The model's rows as a SciPy matrix, from the arrays HiGHS takes."""
+    return sparse.csc_matrix(
+        (model.a_value, model.a_index, model.a_start), shape=(model.num_rows, model.layout.count)
+    )
+
+
 def split(model: Model, blocks: int) -> tuple[np.ndarray, np.ndarray, list[list[np.ndarray]]]:
     """The joining rows, the system's columns, and the other columns as independent
     components in ``blocks`` bins (largest first, each to the bin with fewest columns)."""
@@ -105,9 +112,7 @@ def split(model: Model, blocks: int) -> tuple[np.ndarray, np.ndarray, list[list[
             start, end = model.family_rows[family]
             joining[start:end] = True
     system = np.concatenate([layout.system_leavers, layout.system_staff, layout.slacks])
-    matrix = sparse.csc_matrix(
-        (model.a_value, model.a_index, model.a_start), shape=(model.num_rows, layout.count)
-    )
+    matrix = constraint_matrix(model)
     own = np.ones(layout.count, dtype=bool)
     own[system] = False
     local = matrix[~joining][:, own].tocoo()
@@ -132,10 +137,7 @@ def block_lp(
 ) -> Block:
     """The block's own rows (those of no joining family that touch its columns), with
     its agency and unfilled columns bounded (see the module's docstring)."""
-    matrix = sparse.csc_matrix(
-        (model.a_value, model.a_index, model.a_start),
-        shape=(model.num_rows, model.layout.count),
-    )
+    matrix = constraint_matrix(model)
     columns = np.concatenate(components)
     ends = np.cumsum([len(c) for c in components])
     parts = [
@@ -217,8 +219,6 @@ def propose(
     block.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
     run = block.highs.run()
     if block.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        block.highs.setOptionValue("output_flag", True)
-        block.highs.run()
         raise RuntimeError(f"a block ended {block.highs.getModelStatus()} ({run})")
     return cost, np.array(block.highs.getSolution().col_value)
 
@@ -241,10 +241,7 @@ def master_lp(model: Model, joining_rows: np.ndarray, system: np.ndarray, blocks
     """Joining rows, then one convexity row per component (``blocks`` of them); the
     system's columns, then an artificial per agency ceiling row (its excess, at
     ``ARTIFICIAL_COST``)."""
-    matrix = sparse.csc_matrix(
-        (model.a_value, model.a_index, model.a_start),
-        shape=(model.num_rows, model.layout.count),
-    )
+    matrix = constraint_matrix(model)
     highs = quiet_highs()
     highs.setOptionValue("simplex_strategy", 4)  # primal: columns come and go on prices
     # A small LP with box prices of 1e9 and more: after presolve, the postsolved basis
@@ -412,7 +409,7 @@ def decompose(
         highs = master.highs
         slacks = np.nonzero(model.shortfall_cost[system])[0].astype(np.int32)
         # The cost stage: the shortfall held, the artificials at zero, the cash as cost.
-        held = 0.0 if shortfall <= zero_shortfall(model) else shortfall * (1 + 1e-9) + 1e-7
+        held = 0.0 if shortfall <= zero_shortfall(model) else shortfall_ceiling(shortfall)
         highs.addRow(-INF, held, len(slacks), slacks, np.ones(len(slacks)))
         if master.artificials:
             artificial = np.arange(
@@ -493,9 +490,7 @@ def box_prices(master: Master, model: Model, joining_rows: np.ndarray) -> np.nda
 
 def violation(model: Model, plan: np.ndarray) -> float:
     """The plan's largest violation of a row or a column bound of the whole model."""
-    matrix = sparse.csc_matrix(
-        (model.a_value, model.a_index, model.a_start), shape=(model.num_rows, model.layout.count)
-    )
+    matrix = constraint_matrix(model)
     activity = matrix @ plan
     rows = np.maximum(model.row_lower - activity, activity - model.row_upper)
     return float(max(rows.max(initial=0.0), (-plan).max(initial=0.0)))

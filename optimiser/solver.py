@@ -14,11 +14,13 @@ prices only the slacks, so most vertices tie and the simplex wanders among them.
 model is first solved with a weighted objective, ``cost + M·Σ slack`` (``WARM_START_
 WEIGHT`` times the dearest cost), whose vertex is close to a least-shortfall one; both
 stages then go on from it by the primal simplex, and usually finish at once. The
-weighted solve is only a starting point: the two stages that follow are exact whatever
-its weight, so the plan does not depend on it. On large models the weighted solve is by
-interior point (HiPO), whose crossover gives the vertex the stages start from: on the
-region instance 98 s, then 4 s and 7 s, where the shortfall stage by HiPO from scratch
-took 111 s and the cost stage after it 305 s of primal simplex.
+starting solve is only a starting point: the two stages that follow are exact whatever
+its objective, so the plan does not depend on it. On large models the start is the cost
+alone, solved by interior point (HiPO), whose crossover gives the vertex the stages start
+from. Priced, the slacks tie every unit together through the system-wide target rows:
+HiPO needed 71 iterations rather than 38 on a 158,000-column plan, and at England's size
+it stalled. The shortfall stage then goes on from the cost's vertex by the primal simplex
+(``docs/optimiser.md``, "How it is built and solved").
 Solution values and the duals of both stages are returned; ``solve`` reads them back.
 """
 
@@ -46,9 +48,9 @@ SHORTFALL_ABSOLUTE_ROOM = 1e-7
 # the cost stage then fixes every slack at 0.
 ZERO_SHORTFALL_PER_WTE = 1e-9
 
-# From this many columns HiGHS solves the weighted start by its HiPO interior point rather
-# than by dual simplex, crossing over to a vertex from which both stages go on by the
-# primal simplex. The measurements behind the threshold are in docs/optimiser.md.
+# From this many columns HiGHS solves the start (then the cost alone) by its HiPO interior
+# point rather than by dual simplex, crossing over to a vertex from which both stages go
+# on by the primal simplex. The measurements behind the threshold are in docs/optimiser.md.
 INTERIOR_POINT_FROM = 60_000
 METHODS = ("simplex", "ipm", "hipo")
 WARM_START_WEIGHT = 100.0
@@ -119,8 +121,11 @@ def resolve_method(model: lp.Model, method: str) -> str:
     return method
 
 
-def warm_start_cost(model: lp.Model) -> FloatArray:
-    """``cost + M·Σ slack``, M ``WARM_START_WEIGHT`` times the dearest cost."""
+def warm_start_cost(model: lp.Model, method: str) -> FloatArray:
+    """The starting solve's objective: by the simplex ``cost + M·Σ slack``, M
+    ``WARM_START_WEIGHT`` times the dearest cost; by an interior point the cost alone."""
+    if method != "simplex":
+        return model.cost
     weight = WARM_START_WEIGHT * max(1.0, float(model.cost.max(initial=0.0)))
     return model.cost + weight * model.shortfall_cost
 
@@ -171,9 +176,9 @@ def run_highs(
     """Both stages on one HiGHS object, from the model's arrays in one ``passModel`` call
     (no files); ``stages=1`` stops after the shortfall stage. The time limit is for the
     whole (HiGHS counts its run time over every run of the same object). ``method`` is
-    how the weighted start is solved; both stages go on from its vertex by the simplex.
-    ``basis``, from an earlier run of a model of the same shape, starts the shortfall
-    stage by the simplex in place of the weighted solve."""
+    how the start (``warm_start_cost``) is solved; both stages go on from its vertex by
+    the simplex. ``basis``, from an earlier run of a model of the same shape, starts the
+    shortfall stage by the simplex in place of the starting solve."""
     run, _highs_object = highs_stages(
         model, time_limit_s=time_limit_s, threads=threads, method=method, stages=stages, basis=basis
     )
@@ -199,7 +204,7 @@ def highs_stages(
         time_limit_s=time_limit_s,
         threads=threads,
         method=method,
-        cost=warm_start_cost(model) if warm else model.shortfall_cost,
+        cost=warm_start_cost(model, method) if warm else model.shortfall_cost,
     )
     if highs is None:
         refused = SolverRun(

@@ -14,6 +14,7 @@ from optimiser import HistoryMonth, Problem, SolveStatus, Targets, solve
 from optimiser import model as lp
 from optimiser.examples import generate
 from optimiser.solve import run_highs
+from optimiser.solver import warm_start_cost
 from tests.optimiser import independent
 
 TOLERANCE = 1e-6
@@ -155,14 +156,20 @@ def test_a_plan_is_never_worse_than_doing_nothing(problem: Problem) -> None:
 
 
 def test_the_interior_point_for_large_plans_agrees_with_simplex() -> None:
-    """From ``INTERIOR_POINT_FROM`` columns the shortfall stage is solved by HiPO (with a
-    crossover) and the cost stage by dual simplex from its vertex. Forced down that path,
-    a smaller instance gets simplex's shortfall, cost and plan; and HiPO really ran
-    (HiGHS falls back to simplex, silently, when its plugin is missing)."""
+    """From ``INTERIOR_POINT_FROM`` columns a plan starts from the cost alone (the slacks
+    free), solved by HiPO with a crossover, and both stages go on from its vertex by the
+    primal simplex. Forced down that path, a smaller instance whose targets are out of
+    reach (so the stages must move off the cost's vertex) gets simplex's shortfall, cost
+    and plan; and HiPO really ran (HiGHS falls back to simplex, silently, when its plugin
+    is missing)."""
     model = lp.build(generate(organisations=12, pools=16, months=24, seed=3))
+    assert np.array_equal(warm_start_cost(model, "hipo"), model.cost)
+    assert (warm_start_cost(model, "simplex")[model.layout.slacks] > model.cost.max()).all()
     simplex = run_highs(model, time_limit_s=120, threads=1, method="simplex")
     hipo = run_highs(model, time_limit_s=120, threads=1, method="hipo")
     assert simplex.status is hipo.status is SolveStatus.OPTIMAL
+    assert simplex.shortfall is not None
+    assert simplex.shortfall > 1.0
     assert hipo.shortfall == pytest.approx(simplex.shortfall, rel=TOLERANCE, abs=1e-6)
     assert hipo.objective == pytest.approx(simplex.objective, rel=TOLERANCE)
     assert hipo.cost_duals is not None

@@ -216,7 +216,7 @@ def test_where_version_1s_big_m_gives_another_plan_the_targets_come_first() -> N
     case = big_m_case()
     model = lp.build(case)
     weighted = _highs(
-        model, time_limit_s=30, threads=1, method="simplex", cost=warm_start_cost(model)
+        model, time_limit_s=30, threads=1, method="simplex", cost=warm_start_cost(model, "simplex")
     )
     weighted.run()
     values = np.asarray(weighted.getSolution().col_value)

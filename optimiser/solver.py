@@ -20,7 +20,10 @@ alone, solved by interior point (HiPO), whose crossover gives the vertex the sta
 from. Priced, the slacks tie every unit together through the system-wide target rows:
 HiPO needed 71 iterations rather than 38 on a 158,000-column plan, and at England's size
 it stalled. The shortfall stage then goes on from the cost's vertex by the primal simplex
-(``docs/optimiser.md``, "How it is built and solved").
+(``docs/optimiser.md``, "How it is built and solved"). From ``FACE_FROM`` columns that is
+too far for the simplex (at England it had not finished in 40 minutes), and the start is
+a vertex of the cost on the shortfall stage's optimal face, found by two interior-point
+solves (``_face_start``); at England the stages then took 8,000 iterations.
 Solution values and the duals of both stages are returned; ``solve`` reads them back.
 """
 
@@ -53,6 +56,13 @@ ZERO_SHORTFALL_PER_WTE = 1e-9
 # on by the primal simplex. The measurements behind the threshold are in docs/optimiser.md.
 INTERIOR_POINT_FROM = 60_000
 METHODS = ("simplex", "ipm", "hipo")
+# From this many columns a plan solved by interior point starts on the shortfall stage's
+# optimal face (``_face_start``) rather than from the cost alone: at England's size the
+# shortfall stage from the cost's vertex did not finish in 40 minutes.
+FACE_FROM = 1_000_000
+# A reduced cost or price of the shortfall stage (WTE-months per unit) above this holds
+# its column or row at a bound on that stage's optimal face.
+SHORTFALL_FACE_TOLERANCE = 1e-6
 WARM_START_WEIGHT = 100.0
 PRIMAL_SIMPLEX = 4  # HiGHS's simplex_strategy for the primal simplex
 DUAL_SIMPLEX = 1  # HiGHS's simplex_strategy for the dual simplex
@@ -199,12 +209,13 @@ def highs_stages(
     started = time.perf_counter()
     method = resolve_method(model, method)
     warm = basis is None
+    face = warm and method != "simplex" and model.layout.count >= FACE_FROM
     highs = _highs(
         model,
         time_limit_s=time_limit_s,
         threads=threads,
         method=method,
-        cost=warm_start_cost(model, method) if warm else model.shortfall_cost,
+        cost=warm_start_cost(model, method) if warm and not face else model.shortfall_cost,
     )
     if highs is None:
         refused = SolverRun(
@@ -212,16 +223,23 @@ def highs_stages(
         )
         return refused, None
     warm_iterations = (0, 0)
+    everything = np.arange(model.layout.count, dtype=np.int32)
     if basis is not None:
         highs.setOptionValue("solver", "simplex")
         highs.setBasis(basis)
-    if warm:
+    if face:
+        face, warm_iterations = _face_start(highs, model)
+        if not face:  # an interior point failed on the way: the cost alone, as below
+            highs.changeColsCost(model.layout.count, everything, warm_start_cost(model, method))
+    if warm and not face:
         highs.run()
         info = highs.getInfo()
-        warm_iterations = (info.simplex_iteration_count, info.ipm_iteration_count)
-        highs.changeColsCost(
-            model.layout.count, np.arange(model.layout.count, dtype=np.int32), model.shortfall_cost
+        warm_iterations = (
+            warm_iterations[0] + info.simplex_iteration_count,
+            warm_iterations[1] + info.ipm_iteration_count,
         )
+    if warm:
+        highs.changeColsCost(model.layout.count, everything, model.shortfall_cost)
         # An interior point's crossover has left a vertex: the simplex goes on from it.
         highs.setOptionValue("solver", "simplex")
         _primal(highs)
@@ -408,6 +426,76 @@ def _break_ties(highs: Any, model: lp.Model, plan: SolverRun, time_limit_s: floa
     if third.status is SolveStatus.OPTIMAL and third.values is not None:
         plan.values = third.values
     plan.objective = float(model.cost @ plan.values)
+
+
+def _face_start(highs: Any, model: lp.Model) -> tuple[bool, tuple[int, int]]:
+    """Leave ``highs`` at a vertex of the plan's cost on the shortfall stage's optimal
+    face, or as it was (and False) when an interior point fails on the way; and the
+    iterations spent.
+
+    The shortfall stage is solved first by interior point, without a crossover, with
+    every unfilled post at most its establishment and every slack bounded (bounds of this
+    solve only: with nothing priced but the slacks, the unfilled posts are free to grow
+    and the interior point diverges). Its point lies in the relative interior of the
+    optimal face, so its prices say which columns and rows that face holds at a bound: a
+    column whose reduced cost exceeds ``SHORTFALL_FACE_TOLERANCE``, a row whose price
+    does. Held there, the cost is solved by interior point with a crossover, on a face
+    that has an interior (where the cost stage, its shortfall held by one row, has none).
+    The bounds are then the model's again, and both stages go on from that vertex:
+    exact, whatever the face's tolerance."""
+    n, m = model.layout.count, model.num_rows
+    columns, rows = np.arange(n, dtype=np.int32), np.arange(m, dtype=np.int32)
+    upper = model.col_upper.copy()
+    unfilled = model.layout.unfilled.ravel()
+    upper[unfilled] = np.minimum(upper[unfilled], model.data.establishment.ravel())
+    upper[model.layout.nursing_slack] = model.data.nursing_trajectory
+    upper[model.layout.turnover_slack] = max(1.0, float(model.data.staff_in_post.sum()))
+    highs.changeColsBounds(n, columns, model.col_lower, upper)
+    highs.setOptionValue("run_crossover", "off")
+    highs.run()
+    info = highs.getInfo()
+    spent = (info.simplex_iteration_count, info.ipm_iteration_count)
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        highs.changeColsBounds(n, columns, model.col_lower, model.col_upper)
+        highs.setOptionValue("run_crossover", "on")
+        return False, spent
+    solution = highs.getSolution()
+    reduced, price = np.asarray(solution.col_dual), np.asarray(solution.row_dual)
+    at_lower = reduced > SHORTFALL_FACE_TOLERANCE
+    at_upper = (reduced < -SHORTFALL_FACE_TOLERANCE) & np.isfinite(model.col_upper)
+    row_at_lower = (price > SHORTFALL_FACE_TOLERANCE) & np.isfinite(model.row_lower)
+    row_at_upper = (price < -SHORTFALL_FACE_TOLERANCE) & np.isfinite(model.row_upper)
+    face_lower, face_upper = model.col_lower.copy(), model.col_upper.copy()
+    face_upper[at_lower] = model.col_lower[at_lower]
+    face_lower[at_upper] = model.col_upper[at_upper]
+    face_row_lower, face_row_upper = model.row_lower.copy(), model.row_upper.copy()
+    face_row_upper[row_at_lower] = model.row_lower[row_at_lower]
+    face_row_lower[row_at_upper] = model.row_upper[row_at_upper]
+    highs.changeColsBounds(n, columns, face_lower, face_upper)
+    highs.changeRowsBounds(m, rows, face_row_lower, face_row_upper)
+    highs.changeColsCost(n, columns, model.cost)
+    highs.setOptionValue("run_crossover", "on")
+    highs.run()
+    info = highs.getInfo()
+    spent = (spent[0] + info.simplex_iteration_count, spent[1] + info.ipm_iteration_count)
+    optimal = highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    vertex = highs.getBasis() if optimal else None
+    highs.changeColsBounds(n, columns, model.col_lower, model.col_upper)
+    highs.changeRowsBounds(m, rows, model.row_lower, model.row_upper)
+    if vertex is None or not vertex.valid:
+        return False, spent
+    # A column or row held at a bound by the face is nonbasic at that bound of the model.
+    Status = highspy.HighsBasisStatus
+    col_status, row_status = list(vertex.col_status), list(vertex.row_status)
+    for j in np.flatnonzero(at_lower | at_upper).tolist():
+        if col_status[j] != Status.kBasic:
+            col_status[j] = Status.kLower if at_lower[j] else Status.kUpper
+    for i in np.flatnonzero(row_at_lower | row_at_upper).tolist():
+        if row_status[i] != Status.kBasic:
+            row_status[i] = Status.kLower if row_at_lower[i] else Status.kUpper
+    vertex.col_status, vertex.row_status = col_status, row_status
+    highs.setBasis(vertex)
+    return True, spent
 
 
 def _primal(highs: Any) -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimiser import HistoryMonth, Problem, SolveStatus, Targets, solve
+from optimiser import HistoryMonth, Problem, SolveStatus, Targets, solve, solver
 from optimiser import model as lp
 from optimiser.examples import generate
 from optimiser.solve import run_highs
@@ -179,3 +179,48 @@ def test_the_interior_point_for_large_plans_agrees_with_simplex() -> None:
         hipo.values[model.layout.staff], simplex.values[model.layout.staff], atol=1e-3
     )
     assert hipo.iterations[1] > 0  # interior-point iterations
+
+
+def test_a_plan_started_on_the_shortfall_face_agrees_with_simplex(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From ``FACE_FROM`` columns a plan starts on the shortfall stage's optimal face
+    (``_face_start``): two interior-point solves, then both stages by the simplex from
+    the face's vertex. Forced down that path, an instance whose targets are out of reach
+    gets simplex's shortfall, cost and staff in post, and the stages start close: they
+    take a few hundred simplex iterations, where from the cost's vertex they take
+    thousands."""
+    model = lp.build(generate(organisations=12, pools=16, months=24, seed=3))
+    simplex = run_highs(model, time_limit_s=120, threads=1, method="simplex")
+    from_cost = run_highs(model, time_limit_s=120, threads=1, method="hipo")
+    monkeypatch.setattr(solver, "FACE_FROM", 0)
+    faced = run_highs(model, time_limit_s=120, threads=1, method="hipo")
+    assert simplex.status is faced.status is SolveStatus.OPTIMAL
+    assert simplex.shortfall is not None
+    assert simplex.shortfall > 1.0
+    assert faced.shortfall == pytest.approx(simplex.shortfall, rel=TOLERANCE, abs=1e-6)
+    assert faced.objective == pytest.approx(simplex.objective, rel=TOLERANCE)
+    assert faced.values is not None
+    assert simplex.values is not None
+    assert np.allclose(
+        faced.values[model.layout.staff], simplex.values[model.layout.staff], atol=1e-3
+    )
+    assert faced.iterations[1] > from_cost.iterations[1]  # two interior-point solves
+    assert faced.iterations[0] < from_cost.iterations[0] / 2  # crossover and both stages
+
+
+def test_a_face_that_cannot_be_solved_falls_back_to_the_cost_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the interior point fails on the face (here a tolerance below zero holds every
+    column at both its bounds, so the face is empty), the plan starts from the cost alone
+    as below ``FACE_FROM``, and is still the exact one."""
+    model = lp.build(generate(organisations=12, pools=16, months=24, seed=3))
+    simplex = run_highs(model, time_limit_s=120, threads=1, method="simplex")
+    monkeypatch.setattr(solver, "FACE_FROM", 0)
+    monkeypatch.setattr(solver, "SHORTFALL_FACE_TOLERANCE", -1.0)
+    fallen_back = run_highs(model, time_limit_s=120, threads=1, method="hipo")
+    assert fallen_back.status is SolveStatus.OPTIMAL
+    assert simplex.shortfall is not None
+    assert fallen_back.shortfall == pytest.approx(simplex.shortfall, rel=TOLERANCE, abs=1e-6)
+    assert fallen_back.objective == pytest.approx(simplex.objective, rel=TOLERANCE)

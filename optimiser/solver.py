@@ -186,8 +186,8 @@ def run_highs(
     """Both stages on one HiGHS object, from the model's arrays in one ``passModel`` call
     (no files); ``stages=1`` stops after the shortfall stage. The time limit is for the
     whole (HiGHS counts its run time over every run of the same object). ``method`` is
-    how the start (``warm_start_cost``) is solved; both stages go on from its vertex by
-    the simplex. ``basis``, from an earlier run of a model of the same shape, starts the
+    how the start (``warm_start_cost``; by an interior point from ``FACE_FROM`` columns,
+    ``_face_start``) is solved; both stages go on from its vertex by the simplex. ``basis``, from an earlier run of a model of the same shape, starts the
     shortfall stage by the simplex in place of the starting solve."""
     run, _highs_object = highs_stages(
         model, time_limit_s=time_limit_s, threads=threads, method=method, stages=stages, basis=basis

@@ -14,7 +14,7 @@ from optimiser import HistoryMonth, Problem, SolveStatus, Targets, solve, solver
 from optimiser import model as lp
 from optimiser.examples import generate
 from optimiser.solve import run_highs
-from optimiser.solver import warm_start_cost
+from optimiser.solver import SolverRun, warm_start_cost
 from tests.optimiser import independent
 
 TOLERANCE = 1e-6
@@ -155,72 +155,73 @@ def test_a_plan_is_never_worse_than_doing_nothing(problem: Problem) -> None:
     assert_same(nothing.objective, reference.cost)
 
 
-def test_the_interior_point_for_large_plans_agrees_with_simplex() -> None:
+@pytest.fixture(scope="module")
+def out_of_reach() -> tuple[lp.Model, SolverRun]:
+    """A plan whose targets are out of reach (so the stages must move off any start's
+    vertex), and its two stages by the simplex."""
+    model = lp.build(generate(organisations=12, pools=16, months=24, seed=3))
+    simplex = run_highs(model, time_limit_s=120, threads=1, method="simplex")
+    assert simplex.status is SolveStatus.OPTIMAL
+    assert simplex.shortfall is not None
+    assert simplex.shortfall > 1.0
+    return model, simplex
+
+
+def assert_same_plan(model: lp.Model, run: SolverRun, simplex: SolverRun) -> None:
+    """``run`` has the simplex's least shortfall, cost and staff in post."""
+    assert run.status is SolveStatus.OPTIMAL
+    assert simplex.shortfall is not None
+    assert run.shortfall == pytest.approx(simplex.shortfall, rel=TOLERANCE, abs=1e-6)
+    assert run.objective == pytest.approx(simplex.objective, rel=TOLERANCE)
+    assert run.values is not None
+    assert simplex.values is not None
+    staff = model.layout.staff
+    assert np.allclose(run.values[staff], simplex.values[staff], atol=1e-3)
+
+
+def test_the_interior_point_for_large_plans_agrees_with_simplex(
+    out_of_reach: tuple[lp.Model, SolverRun],
+) -> None:
     """From ``INTERIOR_POINT_FROM`` columns a plan starts from the cost alone (the slacks
     free), solved by HiPO with a crossover, and both stages go on from its vertex by the
     primal simplex. Forced down that path, a smaller instance whose targets are out of
-    reach (so the stages must move off the cost's vertex) gets simplex's shortfall, cost
-    and plan; and HiPO really ran (HiGHS falls back to simplex, silently, when its plugin
-    is missing)."""
-    model = lp.build(generate(organisations=12, pools=16, months=24, seed=3))
+    reach gets simplex's shortfall, cost and plan; and HiPO really ran (HiGHS falls back
+    to simplex, silently, when its plugin is missing)."""
+    model, simplex = out_of_reach
     assert np.array_equal(warm_start_cost(model, "hipo"), model.cost)
     assert (warm_start_cost(model, "simplex")[model.layout.slacks] > model.cost.max()).all()
-    simplex = run_highs(model, time_limit_s=120, threads=1, method="simplex")
     hipo = run_highs(model, time_limit_s=120, threads=1, method="hipo")
-    assert simplex.status is hipo.status is SolveStatus.OPTIMAL
-    assert simplex.shortfall is not None
-    assert simplex.shortfall > 1.0
-    assert hipo.shortfall == pytest.approx(simplex.shortfall, rel=TOLERANCE, abs=1e-6)
-    assert hipo.objective == pytest.approx(simplex.objective, rel=TOLERANCE)
+    assert_same_plan(model, hipo, simplex)
     assert hipo.cost_duals is not None
-    assert hipo.values is not None
-    assert simplex.values is not None
-    assert np.allclose(
-        hipo.values[model.layout.staff], simplex.values[model.layout.staff], atol=1e-3
-    )
     assert hipo.iterations[1] > 0  # interior-point iterations
 
 
 def test_a_plan_started_on_the_shortfall_face_agrees_with_simplex(
-    monkeypatch: pytest.MonkeyPatch,
+    out_of_reach: tuple[lp.Model, SolverRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """From ``FACE_FROM`` columns a plan starts on the shortfall stage's optimal face
     (``_face_start``): two interior-point solves, then both stages by the simplex from
     the face's vertex. Forced down that path, an instance whose targets are out of reach
-    gets simplex's shortfall, cost and staff in post, and the stages start close: they
-    take a few hundred simplex iterations, where from the cost's vertex they take
-    thousands."""
-    model = lp.build(generate(organisations=12, pools=16, months=24, seed=3))
-    simplex = run_highs(model, time_limit_s=120, threads=1, method="simplex")
+    gets simplex's shortfall, cost and staff in post, and the stages start close: with
+    the crossover they take under half the simplex iterations they take from the cost's
+    vertex."""
+    model, simplex = out_of_reach
     from_cost = run_highs(model, time_limit_s=120, threads=1, method="hipo")
     monkeypatch.setattr(solver, "FACE_FROM", 0)
     faced = run_highs(model, time_limit_s=120, threads=1, method="hipo")
-    assert simplex.status is faced.status is SolveStatus.OPTIMAL
-    assert simplex.shortfall is not None
-    assert simplex.shortfall > 1.0
-    assert faced.shortfall == pytest.approx(simplex.shortfall, rel=TOLERANCE, abs=1e-6)
-    assert faced.objective == pytest.approx(simplex.objective, rel=TOLERANCE)
-    assert faced.values is not None
-    assert simplex.values is not None
-    assert np.allclose(
-        faced.values[model.layout.staff], simplex.values[model.layout.staff], atol=1e-3
-    )
+    assert_same_plan(model, faced, simplex)
     assert faced.iterations[1] > from_cost.iterations[1]  # two interior-point solves
-    assert faced.iterations[0] < from_cost.iterations[0] / 2  # crossover and both stages
+    assert faced.iterations[0] < from_cost.iterations[0] / 2
 
 
 def test_a_face_that_cannot_be_solved_falls_back_to_the_cost_alone(
-    monkeypatch: pytest.MonkeyPatch,
+    out_of_reach: tuple[lp.Model, SolverRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the interior point fails on the face (here a tolerance below zero holds every
     column at both its bounds, so the face is empty), the plan starts from the cost alone
     as below ``FACE_FROM``, and is still the exact one."""
-    model = lp.build(generate(organisations=12, pools=16, months=24, seed=3))
-    simplex = run_highs(model, time_limit_s=120, threads=1, method="simplex")
+    model, simplex = out_of_reach
     monkeypatch.setattr(solver, "FACE_FROM", 0)
     monkeypatch.setattr(solver, "SHORTFALL_FACE_TOLERANCE", -1.0)
     fallen_back = run_highs(model, time_limit_s=120, threads=1, method="hipo")
-    assert fallen_back.status is SolveStatus.OPTIMAL
-    assert simplex.shortfall is not None
-    assert fallen_back.shortfall == pytest.approx(simplex.shortfall, rel=TOLERANCE, abs=1e-6)
-    assert fallen_back.objective == pytest.approx(simplex.objective, rel=TOLERANCE)
+    assert_same_plan(model, fallen_back, simplex)

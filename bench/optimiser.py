@@ -182,10 +182,12 @@ def plan_alone(
     model = build(problem)
     build_s = time.perf_counter() - started
     outcome = run_highs(model, time_limit_s=time_limit_s, threads=1, stages=PLAN_STAGES)
-    status = outcome.status.value
+    status = outcome.status
     if ours and outcome.values is not None:
-        status = report(model, outcome).status.value
-    return (model.layout.count, model.num_rows, model.nonzeros), build_s, status, 1
+        status = report(model, outcome).status
+    elif status is SolveStatus.OPTIMAL and (outcome.shortfall or 0.0) > zero_shortfall(model):
+        status = SolveStatus.TARGETS_UNREACHABLE  # as the reference's whole plan says it
+    return (model.layout.count, model.num_rows, model.nonzeros), build_s, status.value, 1
 
 
 def reference_plan(

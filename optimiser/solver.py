@@ -187,8 +187,9 @@ def run_highs(
     (no files); ``stages=1`` stops after the shortfall stage. The time limit is for the
     whole (HiGHS counts its run time over every run of the same object). ``method`` is
     how the start (``warm_start_cost``; by an interior point from ``FACE_FROM`` columns,
-    ``_face_start``) is solved; both stages go on from its vertex by the simplex. ``basis``, from an earlier run of a model of the same shape, starts the
-    shortfall stage by the simplex in place of the starting solve."""
+    ``_face_start``) is solved; both stages go on from its vertex by the simplex.
+    ``basis``, from an earlier run of a model of the same shape, starts the shortfall
+    stage by the simplex in place of the starting solve."""
     run, _highs_object = highs_stages(
         model, time_limit_s=time_limit_s, threads=threads, method=method, stages=stages, basis=basis
     )
@@ -430,8 +431,8 @@ def _break_ties(highs: Any, model: lp.Model, plan: SolverRun, time_limit_s: floa
 
 def _face_start(highs: Any, model: lp.Model) -> tuple[bool, tuple[int, int]]:
     """Leave ``highs`` at a vertex of the plan's cost on the shortfall stage's optimal
-    face, or as it was (and False) when an interior point fails on the way; and the
-    iterations spent.
+    face, its bounds the model's; or, when an interior point fails on the way, only its
+    bounds the model's again (and False). And the iterations spent.
 
     The shortfall stage is solved first by interior point, without a crossover, with
     every unfilled post at most its establishment and every slack bounded (bounds of this
@@ -448,7 +449,8 @@ def _face_start(highs: Any, model: lp.Model) -> tuple[bool, tuple[int, int]]:
     upper = model.col_upper.copy()
     unfilled = model.layout.unfilled.ravel()
     upper[unfilled] = np.minimum(upper[unfilled], model.data.establishment.ravel())
-    upper[model.layout.nursing_slack] = model.data.nursing_trajectory
+    if len(model.layout.nursing_slack):  # none when no unit counts as nursing
+        upper[model.layout.nursing_slack] = model.data.nursing_trajectory
     upper[model.layout.turnover_slack] = max(1.0, float(model.data.staff_in_post.sum()))
     highs.changeColsBounds(n, columns, model.col_lower, upper)
     highs.setOptionValue("run_crossover", "off")

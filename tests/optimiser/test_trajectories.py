@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from optimiser import (
     Targets,
     Unit,
     solve,
+    solver,
 )
 from optimiser import model as lp
 from optimiser.solver import _highs, run_highs, warm_start_cost
@@ -210,6 +212,38 @@ def big_m_case() -> Problem:
         pools=(Pool("P", "North", ("X", "Y"), 100.0, 10.0),),
         targets=Targets(nursing_capacity_growth=0.0, turnover_target=0.115, agency_reduction=0),
     )
+
+
+def test_the_face_start_of_large_plans_gives_the_hand_solved_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The big-M case (no nursing group, so no nursing slack) started on the shortfall
+    stage's optimal face, as plans from ``FACE_FROM`` columns are: the lexicographic
+    plan, not the big M's; and over three months the simplex's."""
+    monkeypatch.setattr(solver, "FACE_FROM", 0)
+    started: list[bool] = []  # whether each face start succeeded
+    face_start = solver._face_start
+
+    def spy(highs: Any, model: lp.Model) -> tuple[bool, tuple[int, int]]:
+        outcome = face_start(highs, model)
+        started.append(outcome[0])
+        return outcome
+
+    monkeypatch.setattr(solver, "_face_start", spy)
+    run = run_highs(lp.build(big_m_case()), time_limit_s=30, threads=1, method="hipo")
+    assert started == [True]
+    assert run.status is SolveStatus.OPTIMAL
+    assert run.shortfall == pytest.approx(0.0375)
+    assert run.objective == pytest.approx(11_000, abs=0.05)
+    # Over three months, as the simplex solves it.
+    longer = lp.build(dataclasses.replace(big_m_case(), months=3))
+    faced = run_highs(longer, time_limit_s=30, threads=1, method="hipo")
+    simplex = run_highs(longer, time_limit_s=30, threads=1, method="simplex")
+    assert started == [True, True]
+    assert simplex.shortfall is not None
+    assert simplex.shortfall > 0.05
+    assert faced.shortfall == pytest.approx(simplex.shortfall, rel=1e-9, abs=1e-7)
+    assert faced.objective == pytest.approx(simplex.objective, rel=1e-9)
 
 
 def test_where_version_1s_big_m_gives_another_plan_the_targets_come_first() -> None:

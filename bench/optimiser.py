@@ -51,11 +51,11 @@ if sys.path and Path(sys.path[0]).resolve() == HERE:
 
 from optimiser.examples import generate  # noqa: E402
 from optimiser.levers import gap_levers  # noqa: E402
-from optimiser.model import build  # noqa: E402
+from optimiser.model import Model, build  # noqa: E402
 from optimiser.problem import Problem  # noqa: E402
 from optimiser.result import SolveStatus  # noqa: E402
 from optimiser.solve import PLAN_STAGES, report, solve  # noqa: E402
-from optimiser.solver import run_highs, zero_shortfall  # noqa: E402
+from optimiser.solver import SolverRun, run_highs, zero_shortfall  # noqa: E402
 
 SCALES = {
     # name: organisations, pools, months (9 staff groups each)
@@ -182,12 +182,19 @@ def plan_alone(
     model = build(problem)
     build_s = time.perf_counter() - started
     outcome = run_highs(model, time_limit_s=time_limit_s, threads=1, stages=PLAN_STAGES)
-    status = outcome.status
     if ours and outcome.values is not None:
         status = report(model, outcome).status
-    elif status is SolveStatus.OPTIMAL and (outcome.shortfall or 0.0) > zero_shortfall(model):
-        status = SolveStatus.TARGETS_UNREACHABLE  # as the reference's whole plan says it
+    else:
+        status = reference_status(model, outcome)
     return (model.layout.count, model.num_rows, model.nonzeros), build_s, status.value, 1
+
+
+def reference_status(model: Model, outcome: SolverRun) -> SolveStatus:
+    """The plan's status as the reference names it, with nothing read back: optimal, or
+    out of reach when its least shortfall is above zero."""
+    if outcome.status is SolveStatus.OPTIMAL and (outcome.shortfall or 0.0) > zero_shortfall(model):
+        return SolveStatus.TARGETS_UNREACHABLE
+    return outcome.status
 
 
 def reference_plan(
@@ -208,9 +215,8 @@ def reference_plan(
         build_s = time.perf_counter() - started
         outcome = run_highs(model, time_limit_s=time_limit_s, threads=1, stages=PLAN_STAGES)
         solves = 2
-        status = outcome.status
-        if status is SolveStatus.OPTIMAL and (outcome.shortfall or 0.0) > zero_shortfall(model):
-            status = SolveStatus.TARGETS_UNREACHABLE
+        status = reference_status(model, outcome)
+        if status is SolveStatus.TARGETS_UNREACHABLE:
             # The levers' re-solves as the plan runs them (all at once, from the plan's
             # basis); nothing of them is read but the shortfall each reaches.
             levers = gap_levers(model, outcome, deadline=started + time_limit_s, threads=1)

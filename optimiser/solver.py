@@ -462,19 +462,10 @@ def _face_start(highs: Any, model: lp.Model) -> tuple[bool, tuple[int, int]]:
         highs.setOptionValue("run_crossover", "on")
         return False, spent
     solution = highs.getSolution()
-    reduced, price = np.asarray(solution.col_dual), np.asarray(solution.row_dual)
-    at_lower = reduced > SHORTFALL_FACE_TOLERANCE
-    at_upper = (reduced < -SHORTFALL_FACE_TOLERANCE) & np.isfinite(model.col_upper)
-    row_at_lower = (price > SHORTFALL_FACE_TOLERANCE) & np.isfinite(model.row_lower)
-    row_at_upper = (price < -SHORTFALL_FACE_TOLERANCE) & np.isfinite(model.row_upper)
-    face_lower, face_upper = model.col_lower.copy(), model.col_upper.copy()
-    face_upper[at_lower] = model.col_lower[at_lower]
-    face_lower[at_upper] = model.col_upper[at_upper]
-    face_row_lower, face_row_upper = model.row_lower.copy(), model.row_upper.copy()
-    face_row_upper[row_at_lower] = model.row_lower[row_at_lower]
-    face_row_lower[row_at_upper] = model.row_upper[row_at_upper]
-    highs.changeColsBounds(n, columns, face_lower, face_upper)
-    highs.changeRowsBounds(m, rows, face_row_lower, face_row_upper)
+    col_face = _Held(model.col_lower, model.col_upper, np.asarray(solution.col_dual))
+    row_face = _Held(model.row_lower, model.row_upper, np.asarray(solution.row_dual))
+    highs.changeColsBounds(n, columns, col_face.lower, col_face.upper)
+    highs.changeRowsBounds(m, rows, row_face.lower, row_face.upper)
     highs.changeColsCost(n, columns, model.cost)
     highs.setOptionValue("run_crossover", "on")
     highs.run()
@@ -486,18 +477,33 @@ def _face_start(highs: Any, model: lp.Model) -> tuple[bool, tuple[int, int]]:
     highs.changeRowsBounds(m, rows, model.row_lower, model.row_upper)
     if vertex is None or not vertex.valid:
         return False, spent
-    # A column or row held at a bound by the face is nonbasic at that bound of the model.
-    Status = highspy.HighsBasisStatus
-    col_status, row_status = list(vertex.col_status), list(vertex.row_status)
-    for j in np.flatnonzero(at_lower | at_upper).tolist():
-        if col_status[j] != Status.kBasic:
-            col_status[j] = Status.kLower if at_lower[j] else Status.kUpper
-    for i in np.flatnonzero(row_at_lower | row_at_upper).tolist():
-        if row_status[i] != Status.kBasic:
-            row_status[i] = Status.kLower if row_at_lower[i] else Status.kUpper
-    vertex.col_status, vertex.row_status = col_status, row_status
+    vertex.col_status = col_face.nonbasic_at_bound(vertex.col_status)
+    vertex.row_status = row_face.nonbasic_at_bound(vertex.row_status)
     highs.setBasis(vertex)
     return True, spent
+
+
+class _Held:
+    """Columns (or rows) held at a bound on the shortfall stage's optimal face: at the
+    lower where the price (reduced cost) exceeds ``SHORTFALL_FACE_TOLERANCE``, at the
+    upper where it is below minus that; ``lower`` and ``upper`` are the face's bounds."""
+
+    def __init__(self, lower: FloatArray, upper: FloatArray, price: FloatArray) -> None:
+        self.at_lower = (price > SHORTFALL_FACE_TOLERANCE) & np.isfinite(lower)
+        self.at_upper = (price < -SHORTFALL_FACE_TOLERANCE) & np.isfinite(upper)
+        self.lower, self.upper = lower.copy(), upper.copy()
+        self.upper[self.at_lower] = lower[self.at_lower]
+        self.lower[self.at_upper] = upper[self.at_upper]
+
+    def nonbasic_at_bound(self, status: list[Any]) -> list[Any]:
+        """A vertex's basis statuses on the face, for the model's own bounds: what the
+        face held and the vertex left nonbasic is at that bound."""
+        Status = highspy.HighsBasisStatus
+        status = list(status)
+        for j in np.flatnonzero(self.at_lower | self.at_upper).tolist():
+            if status[j] != Status.kBasic:
+                status[j] = Status.kLower if self.at_lower[j] else Status.kUpper
+        return status
 
 
 def _primal(highs: Any) -> None:
